@@ -1,0 +1,197 @@
+// Package cli is kgate's root command: it wires the Factory, registers the
+// commands, and turns errors into text and exit codes.
+package cli
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/kgate/kgate/internal/cmd/describe"
+	"github.com/kgate/kgate/internal/cmd/get"
+	"github.com/kgate/kgate/internal/cmd/version"
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
+)
+
+// Main runs kgate and returns its exit code.
+func Main() int {
+	streams := iostreams.System()
+	ctx, stop, interrupted := signalContext()
+	defer stop()
+	f := NewFactory(streams)
+	root := NewRootCmd(f)
+	root.SetArgs(os.Args[1:])
+	_, err := root.ExecuteContextC(ctx)
+	return handleError(streams.ErrOut, err, interrupted.Load())
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
+// exits at once.
+func signalContext() (context.Context, func(), *atomic.Bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var interrupted atomic.Bool
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range ch {
+			interrupted.Store(true)
+			if n++; n > 1 {
+				os.Exit(ExitInterrupted)
+			}
+			cancel()
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }, &interrupted
+}
+
+// NewFactory builds the Factory whose dependencies are created on first use.
+func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
+	str := func() *string { s := ""; return &s }
+	kf := &genericclioptions.ConfigFlags{
+		KubeConfig: str(), Context: str(), Namespace: str(), Timeout: str(),
+	}
+	*kf.Timeout = "0"
+	f := &cmdutil.Factory{IOStreams: streams, KubeFlags: kf}
+
+	var cfg *config.Config
+	var cfgErr error
+	f.Config = func() (*config.Config, error) {
+		if cfg == nil && cfgErr == nil {
+			cfg, cfgErr = config.Load(nil)
+		}
+		return cfg, cfgErr
+	}
+	var restCfg *rest.Config
+	f.RESTConfig = func() (*rest.Config, error) {
+		if restCfg != nil {
+			return restCfg, nil
+		}
+		c, err := kf.ToRESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		c.UserAgent = "kgate/" + rest.DefaultKubernetesUserAgent()
+		restCfg = c
+		return c, nil
+	}
+	var client *kube.Client
+	f.KubeClient = func() (*kube.Client, error) {
+		if client != nil {
+			return client, nil
+		}
+		c, err := f.RESTConfig()
+		if err != nil {
+			return nil, err
+		}
+		client, err = kube.NewClient(c)
+		return client, err
+	}
+	f.Namespace = func() (string, bool, error) {
+		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return "", false, err
+		}
+		if *kf.Namespace != "" {
+			explicit = true
+		}
+		return ns, explicit, nil
+	}
+	return f
+}
+
+// NewRootCmd returns the kgate command with every subcommand.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	var verbosity int
+	var project, output string
+	root := &cobra.Command{
+		Use:   "kgate <command> [flags]",
+		Short: "Safe, simple access to Kubernetes for engineers and scripts",
+		Long: `kgate gives you the parts of Kubernetes you need day to day - get, describe,
+logs, exec, scale, delete - in the projects you belong to, with the role you
+hold there. It speaks kubectl's flags and output shapes where the idea is the
+same, never prompts in a script, and exits with codes a script can branch on.`,
+		Example: `  # list the pods of your current namespace
+  kgate get pods
+
+  # describe a deployment in another namespace
+  kgate describe deploy/web -n payments`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			f.Config = func() (*config.Config, error) { return cfg, nil }
+			applyConfig(cmd, f.KubeFlags, cfg)
+			setVerbosity(cfg.Verbosity)
+			return nil
+		},
+	}
+	root.SetOut(f.IOStreams.Out)
+	root.SetErr(f.IOStreams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return errs.WithHint(errs.UsageErrorf("%s", err.Error()), "See '"+c.CommandPath()+" --help' for usage.")
+	})
+
+	pf := root.PersistentFlags()
+	f.KubeFlags.AddFlags(pf)
+	pf.StringVarP(&project, "project", "p", "", "Project to work in (its first namespace is used when -n is not given)")
+	pf.StringVarP(&output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
+	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
+
+	root.AddGroup(&cobra.Group{ID: "basic", Title: "Working with workloads:"})
+	root.AddGroup(&cobra.Group{ID: "other", Title: "Other commands:"})
+	for _, c := range []*cobra.Command{
+		get.NewCmdGet(f, nil),
+		describe.NewCmdDescribe(f, nil),
+	} {
+		c.GroupID = "basic"
+		root.AddCommand(c)
+	}
+	v := version.NewCmdVersion(f, nil)
+	v.GroupID = "other"
+	root.AddCommand(v)
+	root.SetHelpCommandGroupID("other")
+	root.SetCompletionCommandGroupID("other")
+	return root
+}
+
+// applyConfig gives the kubeconfig flags the config file's and environment's
+// values where the user did not set the flag.
+func applyConfig(cmd *cobra.Command, kf *genericclioptions.ConfigFlags, cfg *config.Config) {
+	set := func(name string, dst *string, val string) {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			return
+		}
+		if val != "" {
+			*dst = val
+		}
+	}
+	set("kubeconfig", kf.KubeConfig, cfg.Kubeconfig)
+	set("context", kf.Context, cfg.Context)
+	set("namespace", kf.Namespace, cfg.Namespace)
+}
+
+func setVerbosity(v int) {
+	if v <= 0 {
+		return
+	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("v", strconv.Itoa(v))
+}

@@ -1,0 +1,373 @@
+// Package get implements `kgate get`.
+package get
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	cliprinters "k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/printers"
+)
+
+// Options are what `kgate get` needs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	KubeClient func() (*kube.Client, error)
+	Namespace  func() (string, bool, error)
+	Output     func() (string, error)
+
+	Args          []string
+	LabelSelector string
+	FieldSelector string
+	AllNamespaces bool
+	Watch         bool
+	WatchOnly     bool
+	WatchEvents   bool
+	NoHeaders     bool
+	ShowLabels    bool
+	ChunkSize     int64
+}
+
+// NewCmdGet returns `kgate get`; runF replaces the run step in tests.
+func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace}
+	opts.Output = func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Output, nil
+	}
+	cmd := &cobra.Command{
+		Use:   "get (TYPE[,TYPE...] [NAME...] | TYPE/NAME...) [flags]",
+		Short: "List objects, as a table or as JSON/YAML",
+		Long: `List one or many objects. Tables are rendered by the API server, so the
+columns are the ones kubectl shows. Supported kinds: ` + kube.SupportedList() + `.`,
+		Example: `  # pods in the current namespace
+  kgate get pods
+
+  # a deployment and a service by name
+  kgate get deploy/web svc/web
+
+  # everything labelled app=web in every namespace you may see, with more columns
+  kgate get pods -l app=web -A -o wide
+
+  # names only, for a script
+  kgate get pods -o name
+
+  # watch pods change
+  kgate get pods -w`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if opts.WatchOnly {
+				opts.Watch = true
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return getRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.LabelSelector, "selector", "l", "", "Label selector to filter on (e.g. -l app=web,tier!=db)")
+	fl.StringVar(&opts.FieldSelector, "field-selector", "", "Field selector to filter on (e.g. --field-selector status.phase=Running)")
+	fl.BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "List across all namespaces")
+	fl.BoolVarP(&opts.Watch, "watch", "w", false, "After listing, watch for changes")
+	fl.BoolVar(&opts.WatchOnly, "watch-only", false, "Watch for changes without listing first")
+	fl.BoolVar(&opts.WatchEvents, "output-watch-events", false, "Show the event type (ADDED, MODIFIED, DELETED) when watching")
+	fl.BoolVar(&opts.NoHeaders, "no-headers", false, "Print tables without headers")
+	fl.BoolVar(&opts.ShowLabels, "show-labels", false, "Show each object's labels as the last column")
+	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
+	return cmd
+}
+
+type format int
+
+const (
+	formatTable format = iota
+	formatWide
+	formatObjects
+)
+
+func parseFormat(out string) format {
+	switch out {
+	case "":
+		return formatTable
+	case "wide":
+		return formatWide
+	}
+	return formatObjects
+}
+
+func getRun(ctx context.Context, opts *Options) error {
+	targets, err := kube.ParseArgs(opts.Args)
+	if err != nil {
+		return err
+	}
+	output, err := opts.Output()
+	if err != nil {
+		return err
+	}
+	fmtKind := parseFormat(output)
+	var objPrinter cliprinters.ResourcePrinter
+	if fmtKind == formatObjects {
+		if objPrinter, err = objectPrinter(output); err != nil {
+			return err
+		}
+	}
+	if opts.Watch && len(targets) > 1 {
+		return errs.UsageErrorf("you may only watch one kind of resource at a time")
+	}
+	if opts.AllNamespaces && hasNames(targets) {
+		return errs.UsageErrorf("a name cannot be combined with --all-namespaces; name the namespace with -n instead")
+	}
+	ns, _, err := opts.Namespace()
+	if err != nil {
+		return err
+	}
+	if opts.AllNamespaces {
+		ns = ""
+	}
+	client, err := opts.KubeClient()
+	if err != nil {
+		return err
+	}
+	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize}
+
+	if fmtKind == formatObjects {
+		return getObjects(ctx, opts, client, targets, ns, lo, objPrinter)
+	}
+	return getTables(ctx, opts, client, targets, ns, lo, fmtKind == formatWide)
+}
+
+func hasNames(ts []kube.Target) bool {
+	for _, t := range ts {
+		if len(t.Names) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func getTables(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, ns string, lo kube.ListOptions, wide bool) error {
+	var failures []error
+	printed := 0
+	var lastRV string
+	for _, t := range targets {
+		var table *metav1.Table
+		if opts.WatchOnly {
+			break
+		}
+		if len(t.Names) == 0 {
+			tb, err := client.Table(ctx, t.Resource, ns, lo)
+			if err != nil {
+				return err
+			}
+			table = tb
+			lastRV = tb.ResourceVersion
+		} else {
+			for _, name := range t.Names {
+				tb, err := client.TableOne(ctx, t.Resource, ns, name)
+				if err != nil {
+					if apierrors.IsNotFound(err) {
+						failures = append(failures, err)
+						continue
+					}
+					return err
+				}
+				if table == nil {
+					table = tb
+				} else {
+					table.Rows = append(table.Rows, tb.Rows...)
+				}
+			}
+		}
+		if table == nil || len(table.Rows) == 0 {
+			continue
+		}
+		topts := printers.TableOptions{
+			Wide:          wide,
+			NoHeaders:     opts.NoHeaders,
+			WithNamespace: opts.AllNamespaces && t.Resource.Namespaced,
+			ShowLabels:    opts.ShowLabels,
+		}
+		if len(targets) > 1 {
+			topts.KindPrefix = t.Resource.Qualified()
+		}
+		if printed > 0 {
+			fmt.Fprintln(opts.IO.Out)
+		}
+		if err := printTable(opts.IO.Out, table, topts); err != nil {
+			return err
+		}
+		printed++
+	}
+	if printed == 0 && len(failures) == 0 && !opts.Watch {
+		fmt.Fprintln(opts.IO.ErrOut, noResources(targets, ns, opts.AllNamespaces))
+	}
+	if opts.Watch && len(failures) == 0 {
+		t := targets[0]
+		name := ""
+		if len(t.Names) == 1 {
+			name = t.Names[0]
+		}
+		topts := printers.TableOptions{
+			Wide: wide, NoHeaders: true, WithNamespace: opts.AllNamespaces && t.Resource.Namespaced, ShowLabels: opts.ShowLabels,
+		}
+		headerDone := printed > 0 || opts.NoHeaders
+		err := client.WatchTable(ctx, t.Resource, ns, name, lastRV, lo, func(ev kube.TableEvent) error {
+			o := topts
+			if opts.WatchEvents {
+				o.EventType = ev.Type
+			}
+			if !headerDone {
+				o.NoHeaders = false
+				headerDone = true
+			}
+			return printTable(opts.IO.Out, &ev.Object, o)
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return ctx.Err()
+	}
+	return errs.Join(failures)
+}
+
+func printTable(w io.Writer, t *metav1.Table, o printers.TableOptions) error {
+	header, rows := printers.TableRows(t, o,
+		func(r metav1.TableRow) string { return kube.MetaOf(r).Namespace },
+		kube.LabelsOf)
+	if o.NoHeaders {
+		header = nil
+	}
+	return printers.Print(w, header, rows)
+}
+
+func noResources(targets []kube.Target, ns string, all bool) string {
+	if all || !targets[0].Resource.Namespaced {
+		return "No resources found"
+	}
+	return fmt.Sprintf("No resources found in %s namespace.", ns)
+}
+
+func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
+	var items []unstructured.Unstructured
+	var failures []error
+	single := len(targets) == 1 && len(targets[0].Names) == 1
+	for _, t := range targets {
+		if opts.WatchOnly {
+			break
+		}
+		if len(t.Names) == 0 {
+			l, err := client.List(ctx, t.Resource, ns, lo)
+			if err != nil {
+				return err
+			}
+			items = append(items, l.Items...)
+			continue
+		}
+		for _, name := range t.Names {
+			o, err := client.Get(ctx, t.Resource, ns, name)
+			if err != nil {
+				if apierrors.IsNotFound(err) {
+					failures = append(failures, err)
+					continue
+				}
+				return err
+			}
+			items = append(items, *o)
+		}
+	}
+	if !opts.WatchOnly {
+		var err error
+		if single && len(items) == 1 {
+			err = p.PrintObj(&items[0], opts.IO.Out)
+		} else if _, isName := p.(*cliprinters.NamePrinter); isName {
+			for i := range items {
+				if err = p.PrintObj(&items[i], opts.IO.Out); err != nil {
+					break
+				}
+			}
+		} else if len(items) > 0 || len(failures) == 0 {
+			list := &unstructured.UnstructuredList{Object: map[string]any{
+				"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""},
+			}}
+			list.Items = items
+			if list.Items == nil {
+				list.Items = []unstructured.Unstructured{}
+			}
+			err = p.PrintObj(list, opts.IO.Out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if opts.Watch && len(failures) == 0 {
+		t := targets[0]
+		lopts := metav1.ListOptions{LabelSelector: lo.LabelSelector, FieldSelector: lo.FieldSelector}
+		if len(t.Names) == 1 {
+			lopts.FieldSelector = joinSel(lopts.FieldSelector, "metadata.name="+t.Names[0])
+		}
+		var ri dynamic.ResourceInterface = client.Dynamic().Resource(t.Resource.GVR)
+		if t.Resource.Namespaced && ns != "" {
+			ri = client.Dynamic().Resource(t.Resource.GVR).Namespace(ns)
+		}
+		watcher, err := ri.Watch(ctx, lopts)
+		if err != nil {
+			return err
+		}
+		defer watcher.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case ev, ok := <-watcher.ResultChan():
+				if !ok {
+					return nil
+				}
+				if ev.Type == watch.Error {
+					return apierrors.FromObject(ev.Object)
+				}
+				if err := p.PrintObj(ev.Object, opts.IO.Out); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return errs.Join(failures)
+}
+
+func joinSel(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "," + b
+}
+
+func objectPrinter(output string) (cliprinters.ResourcePrinter, error) {
+	pf := genericclioptions.NewPrintFlags("")
+	pf.OutputFormat = &output
+	p, err := pf.ToPrinter()
+	if err != nil {
+		if genericclioptions.IsNoCompatiblePrinterError(err) {
+			return nil, errs.UsageErrorf("unsupported output format %q: use wide, json, yaml, name, jsonpath=TEMPLATE or go-template=TEMPLATE", output)
+		}
+		return nil, errs.WithKind(errs.KindUsage, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,226 @@
+// Package config turns flags, KGATE_* environment variables, the config file
+// and defaults (in that order of precedence) into one typed Config, once, at
+// start. Commands read the Config; they never call viper themselves.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is everything kgate can be configured with.
+type Config struct {
+	Kubeconfig string `mapstructure:"kubeconfig"`
+	Context    string `mapstructure:"context"`
+	Namespace  string `mapstructure:"namespace"`
+	Project    string `mapstructure:"project"`
+	Output     string `mapstructure:"output"`
+	Verbosity  int    `mapstructure:"verbosity"`
+
+	LDAP    LDAP    `mapstructure:"ldap"`
+	Session Session `mapstructure:"session"`
+	Policy  Policy  `mapstructure:"policy"`
+	Audit   Audit   `mapstructure:"audit"`
+
+	// Paths are derived, not configured (except through the environment).
+	Paths Paths `mapstructure:"-"`
+	// File is the config file that was read, if any.
+	File string `mapstructure:"-"`
+}
+
+// LDAP configures the directory kgate authenticates against.
+type LDAP struct {
+	// URLs are tried in order; the next one is used when one is unreachable.
+	URLs []string `mapstructure:"urls"`
+	// BindDN and BindPassword (or BindPasswordFile) are the read-only service account.
+	BindDN           string `mapstructure:"bindDN"`
+	BindPassword     string `mapstructure:"bindPassword"`
+	BindPasswordFile string `mapstructure:"bindPasswordFile"`
+	// UserBase and UserFilter find the user; %s is the escaped username.
+	UserBase   string `mapstructure:"userBase"`
+	UserFilter string `mapstructure:"userFilter"`
+	// GroupAttribute on the user entry lists its groups (memberOf). Used when GroupBase is empty.
+	GroupAttribute string `mapstructure:"groupAttribute"`
+	// GroupBase, GroupFilter (%s is the user's escaped DN, %u the escaped username)
+	// and GroupNameAttribute configure a group search instead of memberOf.
+	GroupBase          string `mapstructure:"groupBase"`
+	GroupFilter        string `mapstructure:"groupFilter"`
+	GroupNameAttribute string `mapstructure:"groupNameAttribute"`
+	// CAFile verifies the server's certificate; empty means the system roots.
+	CAFile string `mapstructure:"caFile"`
+	// StartTLS upgrades ldap:// connections; on by default.
+	StartTLS bool `mapstructure:"startTLS"`
+	// Insecure allows binds over plaintext. kgate warns every time it is used.
+	Insecure    bool          `mapstructure:"insecure"`
+	DialTimeout time.Duration `mapstructure:"dialTimeout"`
+	Timeout     time.Duration `mapstructure:"timeout"`
+}
+
+// Session configures the login session.
+type Session struct {
+	Lifetime time.Duration `mapstructure:"lifetime"`
+}
+
+// Policy configures where the policy comes from and how long a copy is trusted.
+type Policy struct {
+	// Source is a file path, an https:// URL or configmap://NAMESPACE/NAME.
+	Source   string        `mapstructure:"source"`
+	CAFile   string        `mapstructure:"caFile"`
+	TTL      time.Duration `mapstructure:"ttl"`
+	MaxStale time.Duration `mapstructure:"maxStale"`
+}
+
+// Audit configures the local decision log.
+type Audit struct {
+	// Path of the log; empty means StateDir/audit.log.
+	Path      string `mapstructure:"path"`
+	MaxSizeMB int    `mapstructure:"maxSizeMB"`
+	MaxFiles  int    `mapstructure:"maxFiles"`
+}
+
+// Paths are the per-user directories kgate keeps its files in.
+type Paths struct {
+	ConfigDir string // sessions, config.yaml
+	CacheDir  string // policy cache
+	StateDir  string // audit log
+}
+
+// flagKeys maps config keys to the flags that set them.
+var flagKeys = map[string]string{
+	"kubeconfig": "kubeconfig",
+	"context":    "context",
+	"namespace":  "namespace",
+	"project":    "project",
+	"output":     "output",
+	"verbosity":  "v",
+}
+
+func defaults(v *viper.Viper) {
+	v.SetDefault("kubeconfig", "")
+	v.SetDefault("context", "")
+	v.SetDefault("namespace", "")
+	v.SetDefault("project", "")
+	v.SetDefault("output", "")
+	v.SetDefault("verbosity", 0)
+
+	v.SetDefault("ldap.urls", []string{})
+	v.SetDefault("ldap.bindDN", "")
+	v.SetDefault("ldap.bindPassword", "")
+	v.SetDefault("ldap.bindPasswordFile", "")
+	v.SetDefault("ldap.userBase", "")
+	v.SetDefault("ldap.userFilter", "(uid=%s)")
+	v.SetDefault("ldap.groupAttribute", "memberOf")
+	v.SetDefault("ldap.groupBase", "")
+	v.SetDefault("ldap.groupFilter", "(member=%s)")
+	v.SetDefault("ldap.groupNameAttribute", "cn")
+	v.SetDefault("ldap.caFile", "")
+	v.SetDefault("ldap.startTLS", true)
+	v.SetDefault("ldap.insecure", false)
+	v.SetDefault("ldap.dialTimeout", 5*time.Second)
+	v.SetDefault("ldap.timeout", 10*time.Second)
+
+	v.SetDefault("session.lifetime", 8*time.Hour)
+
+	v.SetDefault("policy.source", "")
+	v.SetDefault("policy.caFile", "")
+	v.SetDefault("policy.ttl", 5*time.Minute)
+	v.SetDefault("policy.maxStale", 24*time.Hour)
+
+	v.SetDefault("audit.path", "")
+	v.SetDefault("audit.maxSizeMB", 10)
+	v.SetDefault("audit.maxFiles", 5)
+}
+
+// Load builds the Config from flags (only those the user set win), the
+// KGATE_* environment, the config file and defaults. fs may be nil.
+func Load(flags *pflag.FlagSet) (*Config, error) {
+	paths, err := DefaultPaths()
+	if err != nil {
+		return nil, err
+	}
+	v := viper.New()
+	defaults(v)
+	v.SetEnvPrefix("KGATE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+
+	file := os.Getenv("KGATE_CONFIG")
+	explicit := file != ""
+	if !explicit {
+		file = filepath.Join(paths.ConfigDir, "config.yaml")
+	}
+	v.SetConfigFile(file)
+	v.SetConfigType("yaml")
+	cfg := &Config{Paths: paths}
+	if err := v.ReadInConfig(); err != nil {
+		var pe *fs.PathError
+		if !errors.As(err, &pe) || explicit {
+			return nil, fmt.Errorf("reading config file %s: %w", file, err)
+		}
+	} else {
+		cfg.File = file
+	}
+
+	if flags != nil {
+		for key, name := range flagKeys {
+			if f := flags.Lookup(name); f != nil {
+				if err := v.BindPFlag(key, f); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	hook := mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)
+	if err := v.Unmarshal(cfg, viper.DecodeHook(hook)); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", file, err)
+	}
+	return cfg, nil
+}
+
+// DefaultPaths returns the per-user directories, honouring KGATE_CONFIG_DIR,
+// KGATE_CACHE_DIR and KGATE_STATE_DIR, then the XDG conventions.
+func DefaultPaths() (Paths, error) {
+	var p Paths
+	p.ConfigDir = os.Getenv("KGATE_CONFIG_DIR")
+	if p.ConfigDir == "" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return p, fmt.Errorf("finding the config directory: %w", err)
+		}
+		p.ConfigDir = filepath.Join(d, "kgate")
+	}
+	p.CacheDir = os.Getenv("KGATE_CACHE_DIR")
+	if p.CacheDir == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return p, fmt.Errorf("finding the cache directory: %w", err)
+		}
+		p.CacheDir = filepath.Join(d, "kgate")
+	}
+	p.StateDir = os.Getenv("KGATE_STATE_DIR")
+	if p.StateDir == "" {
+		d := os.Getenv("XDG_STATE_HOME")
+		if d == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return p, fmt.Errorf("finding the state directory: %w", err)
+			}
+			d = filepath.Join(home, ".local", "state")
+		}
+		p.StateDir = filepath.Join(d, "kgate")
+	}
+	return p, nil
+}

@@ -1,0 +1,249 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+)
+
+// tableAccept asks the API server to render rows and columns itself, as
+// kubectl does, so kgate never re-implements a kind's columns.
+const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+
+// Client talks to one API server.
+type Client struct {
+	Config  *rest.Config
+	HTTP    *http.Client
+	raw     *rest.RESTClient
+	dynamic *dynamic.DynamicClient
+}
+
+// NewClient returns a client for cfg. It makes no request.
+func NewClient(in *rest.Config) (*Client, error) {
+	cfg := rest.CopyConfig(in)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cfg.APIPath = "/api"
+	cfg.GroupVersion = &schema.GroupVersion{Version: "v1"}
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rest.RESTClientForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Config: cfg, HTTP: hc, raw: raw, dynamic: dyn}, nil
+}
+
+// Dynamic returns the dynamic client.
+func (c *Client) Dynamic() dynamic.Interface { return c.dynamic }
+
+// REST returns the unversioned REST client (AbsPath requests).
+func (c *Client) REST() *rest.RESTClient { return c.raw }
+
+// ListOptions select objects of a list or watch.
+type ListOptions struct {
+	LabelSelector string
+	FieldSelector string
+	// ChunkSize limits each response; 0 means one response with everything.
+	ChunkSize int64
+}
+
+// Table lists r in namespace (all namespaces when empty) as a server-side
+// Table, following continue tokens. Each row's Object holds the object's
+// metadata.
+func (c *Client) Table(ctx context.Context, r Resource, namespace string, opts ListOptions) (*metav1.Table, error) {
+	var all *metav1.Table
+	cont := ""
+	for {
+		req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", tableAccept)
+		if opts.LabelSelector != "" {
+			req = req.Param("labelSelector", opts.LabelSelector)
+		}
+		if opts.FieldSelector != "" {
+			req = req.Param("fieldSelector", opts.FieldSelector)
+		}
+		if opts.ChunkSize > 0 {
+			req = req.Param("limit", strconv.FormatInt(opts.ChunkSize, 10))
+		}
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		t, err := decodeTable(req.Do(ctx).Raw())
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = t
+		} else {
+			all.Rows = append(all.Rows, t.Rows...)
+		}
+		cont = t.Continue
+		if cont == "" {
+			all.Continue = ""
+			return all, nil
+		}
+	}
+}
+
+// TableOne gets one object as a Table of one row.
+func (c *Client) TableOne(ctx context.Context, r Resource, namespace, name string) (*metav1.Table, error) {
+	return decodeTable(c.raw.Get().AbsPath(r.Path(namespace, name)).SetHeader("Accept", tableAccept).Do(ctx).Raw())
+}
+
+func decodeTable(body []byte, err error) (*metav1.Table, error) {
+	if err != nil {
+		return nil, err
+	}
+	t := &metav1.Table{}
+	if err := json.Unmarshal(body, t); err != nil {
+		return nil, fmt.Errorf("decoding the server's table: %w", err)
+	}
+	if t.Kind != "Table" {
+		return nil, fmt.Errorf("the server did not return a table (got kind %q)", t.Kind)
+	}
+	return t, nil
+}
+
+// List lists full objects.
+func (c *Client) List(ctx context.Context, r Resource, namespace string, opts ListOptions) (*unstructured.UnstructuredList, error) {
+	ri := c.resourceInterface(r, namespace)
+	lo := metav1.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, Limit: opts.ChunkSize}
+	var all *unstructured.UnstructuredList
+	for {
+		l, err := ri.List(ctx, lo)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = l
+		} else {
+			all.Items = append(all.Items, l.Items...)
+		}
+		if l.GetContinue() == "" {
+			all.SetContinue("")
+			return all, nil
+		}
+		lo.Continue = l.GetContinue()
+	}
+}
+
+// Get gets one full object.
+func (c *Client) Get(ctx context.Context, r Resource, namespace, name string) (*unstructured.Unstructured, error) {
+	return c.resourceInterface(r, namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (c *Client) resourceInterface(r Resource, namespace string) dynamic.ResourceInterface {
+	if r.Namespaced && namespace != "" {
+		return c.dynamic.Resource(r.GVR).Namespace(namespace)
+	}
+	return c.dynamic.Resource(r.GVR)
+}
+
+// TableEvent is one event of a Table watch.
+type TableEvent struct {
+	Type   string        `json:"type"`
+	Object metav1.Table  `json:"object"`
+	Status metav1.Status `json:"-"`
+}
+
+// WatchTable watches r from resourceVersion and calls fn for every event
+// until ctx ends or the server closes the stream. name, when set, watches one object.
+func (c *Client) WatchTable(ctx context.Context, r Resource, namespace, name, resourceVersion string, opts ListOptions, fn func(TableEvent) error) error {
+	req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", tableAccept).
+		Param("watch", "true").Param("allowWatchBookmarks", "false")
+	if resourceVersion != "" {
+		req = req.Param("resourceVersion", resourceVersion)
+	}
+	fs := opts.FieldSelector
+	if name != "" {
+		if fs != "" {
+			fs += ","
+		}
+		fs += "metadata.name=" + name
+	}
+	if fs != "" {
+		req = req.Param("fieldSelector", fs)
+	}
+	if opts.LabelSelector != "" {
+		req = req.Param("labelSelector", opts.LabelSelector)
+	}
+	body, err := req.Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	dec := json.NewDecoder(body)
+	for {
+		var raw struct {
+			Type   string          `json:"type"`
+			Object json.RawMessage `json:"object"`
+		}
+		if err := dec.Decode(&raw); err != nil {
+			if err == io.EOF || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		ev := TableEvent{Type: raw.Type}
+		if raw.Type == "ERROR" {
+			_ = json.Unmarshal(raw.Object, &ev.Status)
+			return fmt.Errorf("watch: %s", ev.Status.Message)
+		}
+		if err := json.Unmarshal(raw.Object, &ev.Object); err != nil {
+			return fmt.Errorf("decoding a watch event: %w", err)
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// RowMeta is the part of a row's object kgate needs.
+type RowMeta struct {
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
+	ResourceVersion string `json:"resourceVersion"`
+}
+
+// MetaOf decodes the metadata of a table row's object.
+func MetaOf(row metav1.TableRow) RowMeta {
+	var m struct {
+		Metadata RowMeta `json:"metadata"`
+	}
+	if row.Object.Object != nil {
+		if o, ok := row.Object.Object.(metav1.Object); ok {
+			return RowMeta{Namespace: o.GetNamespace(), Name: o.GetName(), ResourceVersion: o.GetResourceVersion()}
+		}
+	}
+	_ = json.Unmarshal(row.Object.Raw, &m)
+	return m.Metadata
+}
+
+// LabelsOf decodes the labels of a table row's object.
+func LabelsOf(row metav1.TableRow) map[string]string {
+	var m struct {
+		Metadata struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(row.Object.Raw, &m)
+	return m.Metadata.Labels
+}

@@ -1,0 +1,215 @@
+// Package kube is kgate's Kubernetes layer. It needs only a rest.Config, so
+// direct mode (kubeconfig) and gateway mode (gateway URL + token) share it.
+package kube
+
+import (
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kgate/kgate/internal/errs"
+)
+
+// Resource is a kind kgate knows how to handle.
+type Resource struct {
+	GVR        schema.GroupVersionResource
+	Kind       string
+	Singular   string
+	ShortNames []string
+	Namespaced bool
+}
+
+// GroupKind returns the resource's group and kind.
+func (r Resource) GroupKind() schema.GroupKind {
+	return schema.GroupKind{Group: r.GVR.Group, Kind: r.Kind}
+}
+
+// GVK returns the resource's group, version and kind.
+func (r Resource) GVK() schema.GroupVersionKind {
+	return r.GVR.GroupVersion().WithKind(r.Kind)
+}
+
+// Mapping returns the resource as a RESTMapping.
+func (r Resource) Mapping() *meta.RESTMapping {
+	scope := meta.RESTScopeRoot
+	if r.Namespaced {
+		scope = meta.RESTScopeNamespace
+	}
+	return &meta.RESTMapping{Resource: r.GVR, GroupVersionKind: r.GVK(), Scope: scope}
+}
+
+// Qualified returns "deployment.apps" or "pod", the form kubectl prints in
+// "TYPE/NAME" output.
+func (r Resource) Qualified() string {
+	if r.GVR.Group == "" {
+		return r.Singular
+	}
+	return r.Singular + "." + r.GVR.Group
+}
+
+// Path returns the API path of a collection or, with a name, of one object.
+// namespace is ignored for cluster-scoped kinds; empty means all namespaces.
+func (r Resource) Path(namespace, name string) string {
+	var b strings.Builder
+	if r.GVR.Group == "" {
+		b.WriteString("/api/")
+	} else {
+		b.WriteString("/apis/")
+		b.WriteString(r.GVR.Group)
+		b.WriteByte('/')
+	}
+	b.WriteString(r.GVR.Version)
+	if r.Namespaced && namespace != "" {
+		b.WriteString("/namespaces/")
+		b.WriteString(namespace)
+	}
+	b.WriteByte('/')
+	b.WriteString(r.GVR.Resource)
+	if name != "" {
+		b.WriteByte('/')
+		b.WriteString(name)
+	}
+	return b.String()
+}
+
+func res(group, version, resource, kind, singular string, namespaced bool, short ...string) Resource {
+	return Resource{
+		GVR:  schema.GroupVersionResource{Group: group, Version: version, Resource: resource},
+		Kind: kind, Singular: singular, ShortNames: short, Namespaced: namespaced,
+	}
+}
+
+// Resources are the kinds kgate supports, in the order help lists them.
+var Resources = []Resource{
+	res("", "v1", "pods", "Pod", "pod", true, "po"),
+	res("apps", "v1", "deployments", "Deployment", "deployment", true, "deploy"),
+	res("apps", "v1", "statefulsets", "StatefulSet", "statefulset", true, "sts"),
+	res("apps", "v1", "replicasets", "ReplicaSet", "replicaset", true, "rs"),
+	res("apps", "v1", "daemonsets", "DaemonSet", "daemonset", true, "ds"),
+	res("batch", "v1", "jobs", "Job", "job", true),
+	res("batch", "v1", "cronjobs", "CronJob", "cronjob", true, "cj"),
+	res("", "v1", "services", "Service", "service", true, "svc"),
+	res("", "v1", "configmaps", "ConfigMap", "configmap", true, "cm"),
+	res("", "v1", "secrets", "Secret", "secret", true),
+	res("", "v1", "events", "Event", "event", true, "ev"),
+	res("", "v1", "namespaces", "Namespace", "namespace", false, "ns"),
+}
+
+var byName = func() map[string]Resource {
+	m := map[string]Resource{}
+	for _, r := range Resources {
+		names := append([]string{r.GVR.Resource, r.Singular, strings.ToLower(r.Kind)}, r.ShortNames...)
+		for _, n := range names {
+			m[n] = r
+			if r.GVR.Group != "" {
+				m[n+"."+r.GVR.Group] = r
+				m[n+"."+r.GVR.Version+"."+r.GVR.Group] = r
+			}
+		}
+	}
+	// "events.events.k8s.io" is what kubectl shows; both map to core events here.
+	m["events.events.k8s.io"] = m["events"]
+	return m
+}()
+
+// Lookup resolves a kind as a user types it: "pods", "pod", "po", "Pod",
+// "deployments.apps". An unknown kind is a usage error.
+func Lookup(name string) (Resource, error) {
+	if r, ok := byName[strings.ToLower(name)]; ok {
+		return r, nil
+	}
+	return Resource{}, errs.WithHint(errs.UsageErrorf("unknown resource type %q", name),
+		"kgate supports: "+SupportedList())
+}
+
+// SupportedList lists the supported kinds with their short names.
+func SupportedList() string {
+	var parts []string
+	for _, r := range Resources {
+		s := r.GVR.Resource
+		if len(r.ShortNames) > 0 {
+			s += " (" + strings.Join(r.ShortNames, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// KindNames returns every name a kind may be typed as, sorted (completion).
+func KindNames() []string {
+	var out []string
+	for _, r := range Resources {
+		out = append(out, r.GVR.Resource)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Target is one kind and the names asked for (none means all, or a selector).
+type Target struct {
+	Resource Resource
+	Names    []string
+}
+
+// ParseArgs turns kubectl-style arguments into targets:
+//
+//	pods                    every pod
+//	pods a b                pods a and b
+//	pods,svc                every pod and every service
+//	pod/a deploy/b          TYPE/NAME pairs (may not be mixed with a bare TYPE)
+func ParseArgs(args []string) ([]Target, error) {
+	if len(args) == 0 {
+		return nil, errs.WithHint(errs.UsageErrorf("you must specify the type of resource to get"),
+			"kgate supports: "+SupportedList())
+	}
+	if strings.Contains(args[0], "/") {
+		var out []Target
+		index := map[string]int{}
+		for _, a := range args {
+			kind, name, ok := strings.Cut(a, "/")
+			if !ok || kind == "" || name == "" || strings.Contains(name, "/") {
+				return nil, errs.UsageErrorf("arguments in resource/name form must have a single resource and name: %q", a)
+			}
+			r, err := Lookup(kind)
+			if err != nil {
+				return nil, err
+			}
+			key := r.GVR.String()
+			if i, ok := index[key]; ok {
+				out[i].Names = append(out[i].Names, name)
+				continue
+			}
+			index[key] = len(out)
+			out = append(out, Target{Resource: r, Names: []string{name}})
+		}
+		return out, nil
+	}
+	var out []Target
+	seen := map[string]bool{}
+	for _, kind := range strings.Split(args[0], ",") {
+		if kind == "" {
+			continue
+		}
+		r, err := Lookup(kind)
+		if err != nil {
+			return nil, err
+		}
+		if seen[r.GVR.String()] {
+			continue
+		}
+		seen[r.GVR.String()] = true
+		out = append(out, Target{Resource: r})
+	}
+	names := args[1:]
+	for _, n := range names {
+		if strings.Contains(n, "/") {
+			return nil, errs.UsageErrorf("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kgate get resource/<resource_name>' instead of 'kgate get resource resource/<resource_name>')")
+		}
+	}
+	for i := range out {
+		out[i].Names = append([]string(nil), names...)
+	}
+	return out, nil
+}

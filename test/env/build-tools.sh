@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# build-tools.sh: builds the local environment's binaries from the Go module
+# proxy (never a prebuilt download) into a git-ignored cache keyed by version.
+# A binary already in the cache is not rebuilt.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+K8S_VERSION=v1.36.3
+KWOK_VERSION=v0.8.0
+BIN="${KGATE_TOOLS_BIN:-$ROOT/.cache/tools/k8s-$K8S_VERSION-kwok-$KWOK_VERSION/bin}"
+mkdir -p "$BIN"
+
+ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=36 -X $pkg.gitTreeState=clean"
+done
+
+cd "$ROOT/test/tools"
+want=()
+for t in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd nodeagent; do
+  [[ -x "$BIN/$t" ]] || want+=("$t")
+done
+for t in "${want[@]}"; do
+  case "$t" in
+    etcd) pkg=./cmd/etcd ;;
+    nodeagent) continue ;; # built below, always (it is the project's own code)
+    *) pkg=k8s.io/kubernetes/cmd/$t ;;
+  esac
+  echo ">> building $t $K8S_VERSION" >&2
+  go build -ldflags "$ldflags" -o "$BIN/$t" "$pkg"
+done
+# The node agent is the project's own code: rebuild it every time (fast when warm).
+if [[ -d ./cmd/nodeagent ]]; then
+  go build -o "$BIN/nodeagent" ./cmd/nodeagent
+fi
+if [[ ! -x "$BIN/kwok" ]]; then
+  echo ">> building kwok $KWOK_VERSION" >&2
+  GOBIN="$BIN" GOFLAGS=-mod=mod go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+fi
+echo "$BIN"
