@@ -3,6 +3,7 @@
 package printers
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -133,7 +134,8 @@ func Print(w io.Writer, header Row, rows []Row) error {
 		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
 		Padding:    tw.CellPadding{Global: pad, PerColumn: per},
 	}
-	t := tablewriter.NewTable(w,
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleNone),
@@ -153,7 +155,28 @@ func Print(w io.Writer, header Row, rows []Row) error {
 			return err
 		}
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	return writeTrimmed(w, buf.Bytes())
+}
+
+// writeTrimmed drops the padding tablewriter leaves after the last column,
+// so lines end where kubectl's do.
+func writeTrimmed(w io.Writer, b []byte) error {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		out = append(out, bytes.TrimRight(line, " ")...)
+		out = append(out, '\n')
+	}
+	_, err := w.Write(out)
+	return err
 }
 
 func toAny(r Row) []any {

@@ -1,0 +1,90 @@
+package kube
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/kgate/kgate/internal/errs"
+)
+
+func TestLookup(t *testing.T) {
+	for in, want := range map[string]string{
+		"pods": "pods", "pod": "pods", "po": "pods", "Pod": "pods",
+		"deploy": "deployments", "deployments.apps": "deployments", "deployment.v1.apps": "deployments",
+		"sts": "statefulsets", "rs": "replicasets", "ds": "daemonsets", "cj": "cronjobs", "jobs": "jobs",
+		"svc": "services", "cm": "configmaps", "secret": "secrets", "ev": "events", "ns": "namespaces",
+	} {
+		r, err := Lookup(in)
+		if err != nil || r.GVR.Resource != want {
+			t.Errorf("Lookup(%q) = %v, %v; want %s", in, r.GVR.Resource, err, want)
+		}
+	}
+	_, err := Lookup("frobs")
+	var ke *errs.Error
+	if !errors.As(err, &ke) || ke.Kind != errs.KindUsage {
+		t.Fatalf("unknown kind: want a usage error, got %v", err)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	type tg struct {
+		res   string
+		names []string
+	}
+	cases := []struct {
+		args    []string
+		want    []tg
+		wantErr bool
+	}{
+		{args: []string{"pods"}, want: []tg{{"pods", nil}}},
+		{args: []string{"po", "a", "b"}, want: []tg{{"pods", []string{"a", "b"}}}},
+		{args: []string{"pods,svc"}, want: []tg{{"pods", nil}, {"services", nil}}},
+		{args: []string{"pods,po"}, want: []tg{{"pods", nil}}},
+		{args: []string{"pod/a", "deploy/b", "po/c"}, want: []tg{{"pods", []string{"a", "c"}}, {"deployments", []string{"b"}}}},
+		{args: []string{"pods", "pod/a"}, wantErr: true},
+		{args: []string{"pod/"}, wantErr: true},
+		{args: []string{"pod/a/b"}, wantErr: true},
+		{args: []string{}, wantErr: true},
+		{args: []string{"nope"}, wantErr: true},
+	}
+	for _, c := range cases {
+		got, err := ParseArgs(c.args)
+		if c.wantErr {
+			if err == nil {
+				t.Errorf("ParseArgs(%q): want error", c.args)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseArgs(%q): %v", c.args, err)
+			continue
+		}
+		var g []tg
+		for _, x := range got {
+			g = append(g, tg{x.Resource.GVR.Resource, x.Names})
+		}
+		if !reflect.DeepEqual(g, c.want) {
+			t.Errorf("ParseArgs(%q) = %v, want %v", c.args, g, c.want)
+		}
+	}
+}
+
+func TestPath(t *testing.T) {
+	pods, _ := Lookup("pods")
+	deploy, _ := Lookup("deploy")
+	ns, _ := Lookup("ns")
+	for _, c := range []struct{ got, want string }{
+		{pods.Path("a", ""), "/api/v1/namespaces/a/pods"},
+		{pods.Path("", ""), "/api/v1/pods"},
+		{deploy.Path("a", "web"), "/apis/apps/v1/namespaces/a/deployments/web"},
+		{ns.Path("a", "x"), "/api/v1/namespaces/x"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %s want %s", c.got, c.want)
+		}
+	}
+	if deploy.Qualified() != "deployment.apps" || pods.Qualified() != "pod" {
+		t.Errorf("Qualified: %s %s", deploy.Qualified(), pods.Qualified())
+	}
+}
