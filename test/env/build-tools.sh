@@ -29,12 +29,32 @@ for t in "${want[@]}"; do
   echo ">> building $t $K8S_VERSION" >&2
   go build -ldflags "$ldflags" -o "$BIN/$t" "$pkg"
 done
-# The node agent is the project's own code: rebuild it every time (fast when warm).
-if [[ -d ./cmd/nodeagent ]]; then
-  go build -o "$BIN/nodeagent" ./cmd/nodeagent
-fi
+# The node agent and the cert tool are the project's own code: rebuild them
+# every time (fast when warm).
+for t in nodeagent certs; do
+  if [[ -d ./cmd/$t ]]; then
+    go build -o "$BIN/$t" "./cmd/$t"
+  fi
+done
 if [[ ! -x "$BIN/kwok" ]]; then
   echo ">> building kwok $KWOK_VERSION" >&2
   GOBIN="$BIN" GOFLAGS=-mod=mod go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+fi
+# kwok's stage files, taken from the kwok module itself (never committed):
+# node-initialize, node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete.
+# Stages only: a KwokConfiguration document loaded from --config is not
+# defaulted and kwok fails.
+STAGES="$BIN/kwok-stages.yaml"
+if [[ ! -s "$STAGES" ]]; then
+  kwok_dir="$(cd / && GOFLAGS= go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$kwok_dir/kustomize/stage" ]] || { echo "kwok module not found (go mod download sigs.k8s.io/kwok@$KWOK_VERSION)" >&2; exit 1; }
+  tmp="$(mktemp "$STAGES.XXXXXX")"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    echo "---"
+    cat "$kwok_dir/kustomize/stage/$f"
+  done >"$tmp"
+  chmod 644 "$tmp"
+  mv "$tmp" "$STAGES"
 fi
 echo "$BIN"

@@ -1,0 +1,222 @@
+// Command bench runs kgate side by side with kubectl v1.36.3 (built from the
+// same source) and a raw HTTPS GET on the local cluster, and prints medians
+// and ratios. It is run by `make bench`; it measures, it never fails on a slow
+// machine.
+//
+// Each scenario is a set of commands run alternately, -runs times each after
+// one warm-up run, so that the machine's load falls on all of them alike.
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type command struct {
+	name string
+	argv []string
+	fn   func() error // in-process alternative to argv (raw GET)
+}
+
+type result struct {
+	wall   []time.Duration
+	maxRSS int64 // KiB
+}
+
+func main() {
+	runs := flag.Int("runs", 15, "runs of each command per scenario")
+	scenarios := flag.String("scenarios", "get-pods", "comma-separated scenarios: get-pods")
+	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	flag.Parse()
+
+	kgate, kubectl := os.Getenv("KGATE_BIN"), os.Getenv("KUBECTL_BIN")
+	if kgate == "" || kubectl == "" {
+		fatal("KGATE_BIN and KUBECTL_BIN must be set")
+	}
+	all := map[string]map[string]result{}
+	var order []string
+	for _, sc := range strings.Split(*scenarios, ",") {
+		switch sc {
+		case "get-pods":
+			for _, ns := range strings.Split(envOr("BENCH_NAMESPACES", "bench-100,bench-2000"), ",") {
+				name := "get pods -n " + ns
+				cmds := []command{
+					{name: "kgate", argv: []string{kgate, "get", "pods", "-n", ns}},
+					{name: "kubectl", argv: []string{kubectl, "get", "pods", "-n", ns}},
+					{name: "raw GET", fn: rawGet("/api/v1/namespaces/" + ns + "/pods")},
+				}
+				all[name] = measure(cmds, *runs)
+				order = append(order, name)
+			}
+		default:
+			fatal("unknown scenario " + sc)
+		}
+	}
+	report(os.Stdout, order, all)
+	if *jsonOut != "" {
+		out := map[string]map[string]map[string]any{}
+		for sc, rs := range all {
+			out[sc] = map[string]map[string]any{}
+			for n, r := range rs {
+				out[sc][n] = map[string]any{"median_ms": ms(median(r.wall)), "p90_ms": ms(pct(r.wall, 0.9)), "max_rss_kib": r.maxRSS}
+			}
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		_ = os.WriteFile(*jsonOut, b, 0o644)
+	}
+}
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func measure(cmds []command, runs int) map[string]result {
+	res := map[string]result{}
+	for i := -1; i < runs; i++ { // i == -1 is the warm-up
+		for _, c := range cmds {
+			d, rss, err := runOnce(c)
+			if err != nil {
+				fatal(fmt.Sprintf("%s: %v", c.name, err))
+			}
+			if i < 0 {
+				continue
+			}
+			r := res[c.name]
+			r.wall = append(r.wall, d)
+			if rss > r.maxRSS {
+				r.maxRSS = rss
+			}
+			res[c.name] = r
+		}
+	}
+	return res
+}
+
+func runOnce(c command) (time.Duration, int64, error) {
+	if c.fn != nil {
+		start := time.Now()
+		err := c.fn()
+		return time.Since(start), 0, err
+	}
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	var errb bytes.Buffer
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, errb.String())
+	}
+	d := time.Since(start)
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return d, rss, nil
+}
+
+// rawGet returns a GET of path with the kubeconfig's credentials and a fresh
+// TLS connection each time, as a separate process would have to.
+func rawGet(path string) func() error {
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
+	if err != nil {
+		fatal(err.Error())
+	}
+	pool := x509.NewCertPool()
+	ca := cfg.CAData
+	if len(ca) == 0 && cfg.CAFile != "" {
+		ca, _ = os.ReadFile(cfg.CAFile)
+	}
+	pool.AppendCertsFromPEM(ca)
+	certPEM, keyPEM := cfg.CertData, cfg.KeyData
+	if len(certPEM) == 0 && cfg.CertFile != "" {
+		certPEM, _ = os.ReadFile(cfg.CertFile)
+		keyPEM, _ = os.ReadFile(cfg.KeyFile)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		fatal("raw GET needs a client certificate in the kubeconfig: " + err.Error())
+	}
+	return func() error {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get(cfg.Host + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %s", resp.Status)
+		}
+		return nil
+	}
+}
+
+func report(w io.Writer, order []string, all map[string]map[string]result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tCOMMAND\tMEDIAN\tP90\tPEAK RSS\tvs kubectl\tvs raw GET")
+	for _, sc := range order {
+		rs := all[sc]
+		names := make([]string, 0, len(rs))
+		for n := range rs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		base, raw := median(rs["kubectl"].wall), median(rs["raw GET"].wall)
+		for _, n := range names {
+			r := rs[n]
+			m := median(r.wall)
+			rss := "-"
+			if r.maxRSS > 0 {
+				rss = fmt.Sprintf("%.1f MiB", float64(r.maxRSS)/1024)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f ms\t%.1f ms\t%s\t%s\t%s\n", sc, n, ms(m), ms(pct(r.wall, 0.9)), rss, ratio(m, base), ratio(m, raw))
+		}
+	}
+	tw.Flush()
+}
+
+func ratio(a, b time.Duration) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(d []time.Duration) time.Duration { return pct(d, 0.5) }
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(p*float64(len(s)-1)+0.5)]
+}
+
+func fatal(msg string) {
+	fmt.Fprintln(os.Stderr, "bench:", msg)
+	os.Exit(1)
+}
