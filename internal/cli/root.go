@@ -17,6 +17,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kgate/kgate/internal/cmd/describe"
+	execcmd "github.com/kgate/kgate/internal/cmd/exec"
+	"github.com/kgate/kgate/internal/cmd/logs"
 	"github.com/kgate/kgate/internal/cmd/get"
 	"github.com/kgate/kgate/internal/cmd/version"
 	"github.com/kgate/kgate/internal/cmdutil"
@@ -159,6 +161,8 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 	for _, c := range []*cobra.Command{
 		get.NewCmdGet(f, nil),
 		describe.NewCmdDescribe(f, nil),
+		logs.NewCmdLogs(f, nil),
+		execcmd.NewCmdExec(f, nil),
 	} {
 		c.GroupID = "basic"
 		root.AddCommand(c)

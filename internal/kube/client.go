@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 )
@@ -26,6 +27,7 @@ type Client struct {
 	HTTP    *http.Client
 	raw     *rest.RESTClient
 	dynamic *dynamic.DynamicClient
+	typed   kubernetes.Interface
 }
 
 // NewClient returns a client for cfg. It makes no request.

@@ -1,0 +1,272 @@
+// Package exec implements `kgate exec`.
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/kubectl/pkg/cmd/util/podcmd"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/tty"
+)
+
+// Transports an exec may use.
+const (
+	TransportAuto      = "auto"
+	TransportWebSocket = "websocket"
+	TransportSPDY      = "spdy"
+)
+
+// RemoteExecutor runs a command in a container; tests replace it.
+type RemoteExecutor interface {
+	Execute(ctx context.Context, cfg *rest.Config, transport string, u *url.URL, opts remotecommand.StreamOptions) error
+}
+
+// Options are what `kgate exec` needs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	KubeClient func() (*kube.Client, error)
+	Namespace  func() (string, bool, error)
+	Executor   RemoteExecutor
+	// Authorize is the policy check; it returns the context to use for the request.
+	Authorize func(ctx context.Context, namespace, name string, command []string, interactive bool) (context.Context, error)
+	// Terminal returns the local terminal on stdin, or nil.
+	Terminal func() *tty.Terminal
+
+	Target            string
+	Container         string
+	Stdin             bool
+	TTY               bool
+	Quiet             bool
+	Command           []string
+	Transport         string
+	PodRunningTimeout time.Duration
+}
+
+// NewCmdExec returns `kgate exec`; runF replaces the run step in tests.
+func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{
+		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace,
+		Executor: DefaultExecutor{},
+		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
+	}
+	cmd := &cobra.Command{
+		Use:   "exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] -- COMMAND [ARGS...]",
+		Short: "Run a command in a container (admins only)",
+		Long: `Run a command in a container of a pod, as kubectl exec does. The remote
+command's exit code becomes kgate's exit code, so scripts can branch on it.
+
+TYPE/NAME picks a running pod of a deployment, statefulset, replicaset,
+daemonset, job or service. The container is -c, else the pod's
+kubectl.kubernetes.io/default-container annotation, else its first container.
+
+exec speaks WebSocket and falls back to SPDY when the server or a proxy in
+between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
+		Example: `  # run a command in a pod
+  kgate exec web-7d4b9c-abcde -- ls /
+
+  # an interactive shell in a running pod of a deployment
+  kgate exec -it deploy/web -c app -- sh
+
+  # feed stdin to the remote command
+  echo hello | kgate exec -i web-7d4b9c-abcde -- cat`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			if len(args) == 0 {
+				return errs.UsageErrorf("exec needs a pod (or TYPE/NAME) and a command: kgate exec POD -- COMMAND")
+			}
+			if dash < 0 || dash > 1 {
+				if dash < 0 && len(args) >= 1 {
+					return errs.UsageErrorf("put the command after --: kgate exec %s -- %s", args[0], strings.Join(args[1:], " "))
+				}
+				return errs.UsageErrorf("exec takes exactly one pod (or TYPE/NAME) before --")
+			}
+			if dash == 0 {
+				return errs.UsageErrorf("exec needs a pod (or TYPE/NAME) before --")
+			}
+			opts.Target = args[0]
+			opts.Command = args[dash:]
+			if len(opts.Command) == 0 {
+				return errs.UsageErrorf("exec needs a command after --")
+			}
+			if opts.Transport == "" {
+				opts.Transport = os.Getenv("KGATE_EXEC_TRANSPORT")
+			}
+			switch opts.Transport {
+			case "", TransportAuto:
+				opts.Transport = TransportAuto
+			case TransportWebSocket, TransportSPDY:
+			default:
+				return errs.UsageErrorf("--transport must be auto, websocket or spdy, not %q", opts.Transport)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return execRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Container, "container", "c", "", "Container name (default: the pod's default container)")
+	fl.BoolVarP(&opts.Stdin, "stdin", "i", false, "Pass stdin to the container")
+	fl.BoolVarP(&opts.TTY, "tty", "t", false, "Allocate a terminal for the container (with -i: an interactive shell)")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print only what the remote command prints")
+	fl.StringVar(&opts.Transport, "transport", "", "Stream protocol: auto (WebSocket, then SPDY), websocket or spdy [$KGATE_EXEC_TRANSPORT]")
+	fl.DurationVar(&opts.PodRunningTimeout, "pod-running-timeout", time.Minute, "How long to wait for a pod of TYPE/NAME to exist")
+	return cmd
+}
+
+// ResolveTarget turns "POD" or "TYPE/NAME" into a resource and name.
+func ResolveTarget(arg string) (kube.Resource, string, error) {
+	kind, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		r, _ := kube.Lookup("pods")
+		return r, arg, nil
+	}
+	if name == "" || strings.Contains(name, "/") {
+		return kube.Resource{}, "", errs.UsageErrorf("%q is not POD or TYPE/NAME", arg)
+	}
+	r, err := kube.Lookup(kind)
+	if err != nil {
+		return kube.Resource{}, "", err
+	}
+	return r, name, nil
+}
+
+func execRun(ctx context.Context, opts *Options) error {
+	r, name, err := ResolveTarget(opts.Target)
+	if err != nil {
+		return err
+	}
+	ns, _, err := opts.Namespace()
+	if err != nil {
+		return err
+	}
+	if opts.Authorize != nil {
+		// The check names what the user typed; the pod is resolved only if allowed.
+		if ctx, err = opts.Authorize(ctx, ns, name, opts.Command, opts.Stdin || opts.TTY); err != nil {
+			return err
+		}
+	}
+	client, err := opts.KubeClient()
+	if err != nil {
+		return err
+	}
+	pod, err := client.AttachablePod(ctx, r, ns, name, opts.PodRunningTimeout)
+	if err != nil {
+		return err
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return errs.UsageErrorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
+	}
+	warn := opts.IO.ErrOut
+	if opts.Quiet {
+		warn = io.Discard
+	}
+	if opts.Container != "" {
+		if c, _ := podcmd.FindContainerByName(pod, opts.Container); c == nil {
+			return errs.NotFoundErrorf("container %q not found in pod %q; its containers are: %s", opts.Container, pod.Name, containerNames(pod))
+		}
+	}
+	container, err := podcmd.FindOrDefaultContainerByName(pod, opts.Container, opts.Quiet, warn)
+	if err != nil {
+		return errs.NotFoundErrorf("%v", err)
+	}
+
+	var term *tty.Terminal
+	useTTY := opts.TTY
+	if useTTY {
+		if opts.Terminal != nil {
+			term = opts.Terminal()
+		}
+		if term == nil && opts.Stdin {
+			if !opts.Quiet {
+				fmt.Fprintln(opts.IO.ErrOut, "Unable to use a TTY - input is not a terminal or the right kind of file")
+			}
+			useTTY = false
+		}
+	}
+
+	req := client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "exec").
+		Param("container", container.Name)
+	for _, c := range opts.Command {
+		req = req.Param("command", c)
+	}
+	req = req.Param("stdin", fmt.Sprint(opts.Stdin)).Param("stdout", "true").
+		Param("stderr", fmt.Sprint(!useTTY)).Param("tty", fmt.Sprint(useTTY))
+
+	so := remotecommand.StreamOptions{Stdout: opts.IO.Out, Tty: useTTY}
+	if opts.Stdin {
+		so.Stdin = opts.IO.In
+	}
+	if !useTTY {
+		so.Stderr = opts.IO.ErrOut
+	}
+	if useTTY && term != nil {
+		q := term.MonitorSize()
+		defer q.Stop()
+		so.TerminalSizeQueue = q
+		if opts.Stdin {
+			if err := term.MakeRaw(); err != nil {
+				return fmt.Errorf("putting the terminal in raw mode: %w", err)
+			}
+			defer term.Restore()
+			// A cancelled context (Ctrl-C is a byte in raw mode, but SIGTERM is not)
+			// must also give the terminal back.
+			go func() { <-ctx.Done(); term.Restore() }()
+		}
+	}
+	return opts.Executor.Execute(ctx, client.Config, opts.Transport, req.URL(), so)
+}
+
+func containerNames(p *corev1.Pod) string {
+	var n []string
+	for _, c := range p.Spec.Containers {
+		n = append(n, c.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// DefaultExecutor runs exec over WebSocket, SPDY, or WebSocket with SPDY as
+// fallback, through client-go's executors.
+type DefaultExecutor struct{}
+
+// Execute implements RemoteExecutor.
+func (DefaultExecutor) Execute(ctx context.Context, cfg *rest.Config, transport string, u *url.URL, opts remotecommand.StreamOptions) error {
+	var ex remotecommand.Executor
+	var err error
+	switch transport {
+	case TransportSPDY:
+		ex, err = remotecommand.NewSPDYExecutor(cfg, "POST", u)
+	case TransportWebSocket:
+		ex, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String())
+	default:
+		var spdy, ws remotecommand.Executor
+		if spdy, err = remotecommand.NewSPDYExecutor(cfg, "POST", u); err != nil {
+			return err
+		}
+		if ws, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String()); err != nil {
+			return err
+		}
+		ex, err = remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	return ex.StreamWithContext(ctx, opts)
+}
