@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -112,6 +113,12 @@ func (c *Client) TableOne(ctx context.Context, r Resource, namespace, name strin
 
 func decodeTable(body []byte, err error) (*metav1.Table, error) {
 	if err != nil {
+		// The error body answers a Table request, so client-go may not have
+		// recognised its content type; the Status inside has the real message.
+		var st metav1.Status
+		if len(body) > 0 && json.Unmarshal(body, &st) == nil && st.Kind == "Status" && st.Message != "" {
+			return nil, &apierrors.StatusError{ErrStatus: st}
+		}
 		return nil, err
 	}
 	t := &metav1.Table{}

@@ -47,8 +47,7 @@ func TestGetTableMatchesKubectl(t *testing.T) {
 		{"get", "namespaces"},
 	} {
 		got := Fields(u.MustRun(args...).Stdout)
-		want := Fields(MustKubectl(t, args[1:]...).Stdout)
-		// kubectl's first word is "get" too, Fields drops nothing else
+		want := Fields(MustKubectl(t, args...).Stdout)
 		if len(got) != len(want) {
 			t.Errorf("%v: %d rows, kubectl %d\n%v\n%v", args, len(got), len(want), got, want)
 			continue

@@ -100,13 +100,12 @@ or lost.`,
 	fl.DurationVar(&opts.Since, "since", 0, "Only lines newer than this duration, e.g. 5s, 2m, 3h")
 	fl.StringVar(&opts.SinceTime, "since-time", "", "Only lines after this RFC3339 time")
 	fl.BoolVar(&opts.Timestamps, "timestamps", false, "Prefix each line with its RFC3339 timestamp")
-	fl.BoolVarP(&opts.Previous, "previous", "p", false, "The logs of the previous instance of the container")
+	// kubectl's -p for --previous would clash with kgate's global -p/--project.
+	fl.BoolVar(&opts.Previous, "previous", false, "The logs of the previous instance of the container")
 	fl.Int64Var(&opts.LimitBytes, "limit-bytes", 0, "Stop after this many bytes of each log")
 	fl.BoolVar(&opts.Prefix, "prefix", false, "Prefix each line with [pod/NAME/CONTAINER] (on by default for several streams)")
 	fl.IntVar(&opts.MaxLogRequests, "max-log-requests", 50, "The most log streams to follow at once")
 	fl.StringVar(&opts.Color, "color", "auto", "Colour the prefixes per pod: auto (on a terminal), always or never")
-	// -p is --project at the root; kubectl's -p for --previous would shadow it.
-	fl.Lookup("previous").Shorthand = ""
 	return cmd
 }
 
@@ -307,4 +306,3 @@ func names(p *corev1.Pod) string {
 	}
 	return strings.Join(n, ", ")
 }
-

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -254,7 +255,7 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 		if !po.Follow {
 			return err
 		}
-		if err != nil && isFinal(err) {
+		if err != nil && isFinal(err) && !startingUp(err) {
 			return err
 		}
 		// The stream ended: the container finished, the pod went away, or the
@@ -263,7 +264,7 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 		if gerr == nil && ended {
 			return nil
 		}
-		if !noted {
+		if !noted && !startingUp(err) {
 			noted = true
 			why := "the connection closed"
 			if err != nil {
@@ -283,6 +284,13 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 			backoff, noted = 250*time.Millisecond, false
 		}
 	}
+}
+
+// startingUp reports the API server's refusal to stream a container that
+// has not started yet; a follower waits for it.
+func startingUp(err error) bool {
+	return err != nil && apierrors.IsBadRequest(err) &&
+		(strings.Contains(err.Error(), "waiting to start") || strings.Contains(err.Error(), "ContainerCreating") || strings.Contains(err.Error(), "PodInitializing"))
 }
 
 func isFinal(err error) bool {
