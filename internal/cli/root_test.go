@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kgate/kgate/internal/iostreams"
+)
+
+// TestCommandTree merges every command's flags with the persistent ones, as
+// cobra does lazily at run time, so a shorthand clash fails here, not in a
+// user's shell; and checks every command has help a man page can use.
+func TestCommandTree(t *testing.T) {
+	io, _, _, _ := iostreams.Test()
+	root := NewRootCmd(NewFactory(io))
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s: %v", c.CommandPath(), r)
+			}
+		}()
+		_ = c.Flags()
+		_ = c.InheritedFlags()
+		_ = c.LocalFlags()
+		if c.Short == "" && !c.Hidden {
+			t.Errorf("%s has no Short description", c.CommandPath())
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+}
