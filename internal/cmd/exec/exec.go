@@ -21,6 +21,7 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/tty"
 )
 
@@ -63,6 +64,16 @@ func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace,
 		Executor: DefaultExecutor{},
 		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
+	}
+	if f.Authorize != nil {
+		opts.Authorize = func(ctx context.Context, ns, name string, command []string, interactive bool) (context.Context, error) {
+			req := policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "exec", Namespace: ns, Name: name}
+			if interactive {
+				// An interactive session's keystrokes are not a command to record.
+				return f.Authorize(ctx, req)
+			}
+			return f.Authorize(ctx, req, command...)
+		}
 	}
 	cmd := &cobra.Command{
 		Use:   "exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] -- COMMAND [ARGS...]",

@@ -16,6 +16,7 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Options are what `kgate logs` needs.
@@ -47,6 +48,11 @@ type Options struct {
 // NewCmdLogs returns `kgate logs`; runF replaces the run step in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace}
+	if f.Authorize != nil {
+		opts.Authorize = func(ctx context.Context, ns, name string) (context.Context, error) {
+			return f.Authorize(ctx, policy.Request{Verb: policy.VerbLogs, Resource: "pods", Subresource: "log", Namespace: ns, Name: name})
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "logs (POD | TYPE/NAME | -l SELECTOR) [flags]",
 		Short: "Print or follow the logs of one pod or many",

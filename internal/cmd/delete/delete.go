@@ -1,0 +1,244 @@
+// Package delete implements `kgate delete`.
+package delete
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kgate/kgate/internal/cmd/scale"
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
+)
+
+// Options are what `kgate delete` needs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	KubeClient func() (*kube.Client, error)
+	Namespace  func() (string, bool, error)
+	Output     func() (string, error)
+	Authorize  cmdutil.AuthorizeFunc
+
+	Args           []string
+	Selector       string
+	All            bool
+	Yes            bool
+	DryRun         string
+	GracePeriod    int
+	Now            bool
+	Wait           bool
+	Timeout        time.Duration
+	Cascade        string
+	IgnoreNotFound bool
+}
+
+// NewCmdDelete returns `kgate delete`; runF replaces the run step in tests.
+func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize}
+	opts.Output = func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Output, nil
+	}
+	cmd := &cobra.Command{
+		Use:   "delete (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) [flags]",
+		Short: "Delete objects, after showing what will go (admins only)",
+		Long: `Delete pods, deployments, statefulsets, replicasets, daemonsets, jobs,
+cronjobs, services, configmaps or secrets.
+
+On a terminal kgate lists what will go and asks before deleting; when stdin
+is not a terminal it refuses unless --yes is given. --dry-run=server lets the
+API server check the deletion without making it. kgate never deletes
+namespaces, nodes or other cluster-wide objects, whatever your role, and
+refuses --all without a selector.`,
+		Example: `  # delete a pod (asks first on a terminal)
+  kgate delete pod web-7d4b9c-abcde
+
+  # what would go, checked by the API server, nothing deleted
+  kgate delete deploy -l app=old --dry-run=server
+
+  # in a script, and wait until the objects are gone
+  kgate delete cm/settings svc/old --yes --wait`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			switch opts.DryRun {
+			case "none", "":
+				opts.DryRun = ""
+			case "client", "server":
+			default:
+				return errs.UsageErrorf("--dry-run must be none, client or server, not %q", opts.DryRun)
+			}
+			switch opts.Cascade {
+			case "background", "foreground", "orphan":
+			default:
+				return errs.UsageErrorf("--cascade must be background, foreground or orphan, not %q", opts.Cascade)
+			}
+			if opts.All && opts.Selector == "" {
+				return errs.UsageErrorf("refusing --all without a selector: name the objects, or select them with -l")
+			}
+			if opts.Now {
+				if cmd.Flags().Changed("grace-period") && opts.GracePeriod != 1 {
+					return errs.UsageErrorf("--now and --grace-period cannot both be given")
+				}
+				opts.GracePeriod = 1
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return deleteRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Selector, "selector", "l", "", "Delete every object of TYPE matching this label selector")
+	fl.BoolVar(&opts.All, "all", false, "With -l, every matching object (refused without a selector)")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation (required when stdin is not a terminal)")
+	fl.StringVar(&opts.DryRun, "dry-run", "none", "none, client (print only) or server (the API server checks, nothing is deleted)")
+	fl.IntVar(&opts.GracePeriod, "grace-period", -1, "Seconds the objects get to stop; -1 uses each object's own default")
+	fl.BoolVar(&opts.Now, "now", false, "Stop at once (--grace-period=1)")
+	fl.BoolVar(&opts.Wait, "wait", false, "Wait until the objects are gone")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "How long --wait waits")
+	fl.StringVar(&opts.Cascade, "cascade", "background", "What happens to dependents: background, foreground or orphan")
+	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat objects that are already gone as deleted")
+	return cmd
+}
+
+func deleteRun(ctx context.Context, o *Options) error {
+	output, err := o.Output()
+	if err != nil {
+		return err
+	}
+	if output != "" && output != "name" {
+		return errs.UsageErrorf("delete prints -o name or nothing, not %q", output)
+	}
+	ns, _, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	ctx, targets, err := scale.ResolveTargets(ctx, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+		if !r.Namespaced {
+			return errs.ForbiddenErrorf("kgate never deletes %s: cluster-wide objects are out of its reach, whatever your role", r.GVR.Resource)
+		}
+		if !kube.Deletable(r) {
+			return errs.UsageErrorf("kgate deletes pods, deployments, statefulsets, replicasets, daemonsets, jobs, cronjobs, services, configmaps and secrets, not %s", r.GVR.Resource)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	client, err := o.KubeClient()
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		fmt.Fprintf(o.IO.ErrOut, "No resources found in %s namespace.\n", ns)
+		return nil
+	}
+	// Named objects must exist: say so before asking about the rest.
+	var failures []error
+	var present []scale.Target
+	if o.Selector == "" {
+		for _, t := range targets {
+			if _, err := client.Get(ctx, t.Resource, ns, t.Name); err != nil {
+				if apierrors.IsNotFound(err) {
+					if !o.IgnoreNotFound {
+						failures = append(failures, err)
+					}
+					continue
+				}
+				return err
+			}
+			present = append(present, t)
+		}
+	} else {
+		present = targets
+	}
+	if len(present) > 0 && o.DryRun == "" && !o.Yes {
+		fmt.Fprintf(o.IO.ErrOut, "These objects in namespace %s will be deleted:\n", ns)
+		for _, t := range present {
+			fmt.Fprintf(o.IO.ErrOut, "  %s/%s\n", t.Resource.Qualified(), t.Name)
+		}
+		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(o.IO.ErrOut, "Nothing was deleted.")
+			return errs.Join(append(failures, &errs.ExitCodeError{Code: 1}))
+		}
+	}
+	opts := metav1.DeleteOptions{}
+	if o.GracePeriod >= 0 {
+		g := int64(o.GracePeriod)
+		opts.GracePeriodSeconds = &g
+	}
+	pp := metav1.DeletionPropagation(strings.ToUpper(o.Cascade[:1]) + o.Cascade[1:])
+	opts.PropagationPolicy = &pp
+	if o.DryRun == "server" {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	var deleted []scale.Target
+	for _, t := range present {
+		if o.DryRun != "client" {
+			if err := client.Delete(ctx, t.Resource, ns, t.Name, opts); err != nil {
+				if apierrors.IsNotFound(err) {
+					if !o.IgnoreNotFound {
+						failures = append(failures, err)
+					}
+					continue
+				}
+				return err
+			}
+		}
+		deleted = append(deleted, t)
+		kind := t.Resource.Qualified()
+		if output == "name" {
+			fmt.Fprintf(o.IO.Out, "%s/%s\n", kind, t.Name)
+			continue
+		}
+		op := "deleted"
+		if o.GracePeriod == 0 {
+			op = "force deleted"
+		}
+		op += " from " + ns + " namespace"
+		switch o.DryRun {
+		case "client":
+			op += " (dry run)"
+		case "server":
+			op += " (server dry run)"
+		}
+		fmt.Fprintf(o.IO.Out, "%s %q %s\n", kind, t.Name, op)
+	}
+	if o.Wait && o.DryRun == "" {
+		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		for _, t := range deleted {
+			for {
+				_, err := client.Get(wctx, t.Resource, ns, t.Name)
+				if apierrors.IsNotFound(err) {
+					break
+				}
+				if wctx.Err() != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					return fmt.Errorf("timed out after %s waiting for %s/%s to be deleted", o.Timeout, t.Resource.Qualified(), t.Name)
+				}
+				select {
+				case <-wctx.Done():
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}
+	}
+	return errs.Join(failures)
+}
