@@ -16,16 +16,27 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/cmd/cani"
+	deletecmd "github.com/kgate/kgate/internal/cmd/delete"
 	"github.com/kgate/kgate/internal/cmd/describe"
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
-	"github.com/kgate/kgate/internal/cmd/logs"
 	"github.com/kgate/kgate/internal/cmd/get"
+	"github.com/kgate/kgate/internal/cmd/login"
+	"github.com/kgate/kgate/internal/cmd/logout"
+	"github.com/kgate/kgate/internal/cmd/logs"
+	policycmd "github.com/kgate/kgate/internal/cmd/policy"
+	projectcmd "github.com/kgate/kgate/internal/cmd/project"
+	"github.com/kgate/kgate/internal/cmd/projects"
+	"github.com/kgate/kgate/internal/cmd/scale"
 	"github.com/kgate/kgate/internal/cmd/version"
+	"github.com/kgate/kgate/internal/cmd/whoami"
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/session"
 )
 
 // Main runs kgate and returns its exit code.
@@ -87,6 +98,8 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 			return nil, err
 		}
 		c.UserAgent = "kgate/" + rest.DefaultKubernetesUserAgent()
+		// Requests made under an allowed decision carry its id as Audit-ID.
+		c.Wrap(audit.WrapTransport)
 		restCfg = c
 		return c, nil
 	}
@@ -112,6 +125,14 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		}
 		return ns, explicit, nil
 	}
+	f.Session = func() (*session.Session, error) {
+		c, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return session.NewStore(c.Paths.ConfigDir).Load()
+	}
+	wirePolicy(f, kf)
 	return f
 }
 
@@ -157,14 +178,35 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
 
 	root.AddGroup(&cobra.Group{ID: "basic", Title: "Working with workloads:"})
+	root.AddGroup(&cobra.Group{ID: "identity", Title: "Identity:"})
+	root.AddGroup(&cobra.Group{ID: "access", Title: "Projects and access:"})
 	root.AddGroup(&cobra.Group{ID: "other", Title: "Other commands:"})
 	for _, c := range []*cobra.Command{
 		get.NewCmdGet(f, nil),
 		describe.NewCmdDescribe(f, nil),
 		logs.NewCmdLogs(f, nil),
 		execcmd.NewCmdExec(f, nil),
+		scale.NewCmdScale(f, nil),
+		deletecmd.NewCmdDelete(f, nil),
 	} {
 		c.GroupID = "basic"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		login.NewCmdLogin(f, nil),
+		logout.NewCmdLogout(f, nil),
+		whoami.NewCmdWhoami(f, nil),
+	} {
+		c.GroupID = "identity"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		projects.NewCmdProjects(f, nil),
+		projectcmd.NewCmdProject(f),
+		cani.NewCmdCanI(f, nil),
+		policycmd.NewCmdPolicy(f),
+	} {
+		c.GroupID = "access"
 		root.AddCommand(c)
 	}
 	v := version.NewCmdVersion(f, nil)
@@ -172,6 +214,7 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 	root.AddCommand(v)
 	root.SetHelpCommandGroupID("other")
 	root.SetCompletionCommandGroupID("other")
+	registerCompletions(root, f)
 	return root
 }
 

@@ -6,9 +6,13 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/policycache"
+	"github.com/kgate/kgate/internal/session"
 )
 
 // Factory builds what commands need, once, on first use. Commands copy the
@@ -21,7 +25,24 @@ type Factory struct {
 	Config     func() (*config.Config, error)
 	RESTConfig func() (*rest.Config, error)
 	KubeClient func() (*kube.Client, error)
-	// Namespace is -n, else the kubeconfig's namespace for the context, else "default".
-	// explicit reports whether the user named it with -n.
+	// Namespace is -n, else the first exact namespace of -p/--project, else
+	// that of the project chosen with `kgate project use`, else the
+	// kubeconfig's namespace for the context, else "default". explicit
+	// reports whether the user named it with -n or -p.
 	Namespace func() (ns string, explicit bool, err error)
+	// Session is the logged-in identity (user, groups) from `kgate login`.
+	// No session, an expired, corrupt or loosely permitted one is an
+	// errs.KindAuth error (exit 3) with the hint "Run `kgate login`".
+	Session func() (*session.Session, error)
+
+	// Identity is the session's user and groups, as the policy sees them.
+	Identity func() (policy.Identity, error)
+	// Policy is the policy in effect, through the local policy cache; it is
+	// loaded once per process.
+	Policy func() (*policycache.Loaded, error)
+	// Audit is the decision log.
+	Audit func() (audit.Logger, error)
+	// Authorize is the policy check every command makes before any request
+	// reaches the cluster; see AuthorizeFunc.
+	Authorize AuthorizeFunc
 }

@@ -48,6 +48,9 @@ type LDAP struct {
 	// UserBase and UserFilter find the user; %s is the escaped username.
 	UserBase   string `mapstructure:"userBase"`
 	UserFilter string `mapstructure:"userFilter"`
+	// UsernameAttribute on the user entry holds the canonical username (uid);
+	// the session records it rather than what was typed.
+	UsernameAttribute string `mapstructure:"usernameAttribute"`
 	// GroupAttribute on the user entry lists its groups (memberOf). Used when GroupBase is empty.
 	GroupAttribute string `mapstructure:"groupAttribute"`
 	// GroupBase, GroupFilter (%s is the user's escaped DN, %u the escaped username)
@@ -118,6 +121,7 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("ldap.bindPasswordFile", "")
 	v.SetDefault("ldap.userBase", "")
 	v.SetDefault("ldap.userFilter", "(uid=%s)")
+	v.SetDefault("ldap.usernameAttribute", "uid")
 	v.SetDefault("ldap.groupAttribute", "memberOf")
 	v.SetDefault("ldap.groupBase", "")
 	v.SetDefault("ldap.groupFilter", "(member=%s)")

@@ -33,6 +33,17 @@ MARKER="$ENV_DIR/.kgate-localenv"
 # Start order; down.sh stops in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler nodeagent kwok)
 
+# load_settings: the ports etc. the running environment was started with
+# (written by up.sh), unless overridden in the environment.
+load_settings() {
+  if [[ -f "$ENV_DIR/settings.sh" ]]; then
+    # shellcheck disable=SC1091
+    source "$ENV_DIR/settings.sh"
+    # shellcheck source=lib.sh
+    source "$KGATE_ENV_ROOT/test/env/lib.sh"
+  fi
+}
+
 log() { printf '>> %s\n' "$*" >&2; }
 die() { printf 'env: %s\n' "$*" >&2; exit 1; }
 

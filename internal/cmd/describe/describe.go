@@ -14,6 +14,7 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Options are what `kgate describe` needs.
@@ -22,6 +23,8 @@ type Options struct {
 	RESTConfig func() (*rest.Config, error)
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
+	// Access is the policy check made before any request.
+	Access *cmdutil.Access
 
 	Args          []string
 	LabelSelector string
@@ -32,7 +35,7 @@ type Options struct {
 
 // NewCmdDescribe returns `kgate describe`; runF replaces the run step in tests.
 func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace}
+	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "describe (TYPE [NAME...] | TYPE/NAME...) [flags]",
 		Short: "Show the details of objects, with their events",
@@ -81,26 +84,30 @@ func describeRun(ctx context.Context, opts *Options) error {
 	if opts.AllNamespaces {
 		ns = ""
 	}
+	if opts.LabelSelector != "" && hasNames(targets) {
+		return errs.UsageErrorf("name cannot be provided when a selector is specified")
+	}
+	ctx, scopes, err := opts.Access.Targets(ctx, policy.VerbDescribe, policy.VerbDescribe, targets, ns, opts.AllNamespaces)
+	if err != nil {
+		return err
+	}
 	client, err := opts.KubeClient()
 	if err != nil {
 		return err
 	}
 	var items []item
-	for _, t := range targets {
+	for i, t := range targets {
 		if len(t.Names) > 0 {
-			if opts.LabelSelector != "" {
-				return errs.UsageErrorf("name cannot be provided when a selector is specified")
-			}
 			for _, n := range t.Names {
 				items = append(items, item{t.Resource, ns, n})
 			}
 			continue
 		}
-		l, err := client.List(ctx, t.Resource, ns, kube.ListOptions{LabelSelector: opts.LabelSelector, ChunkSize: opts.ChunkSize})
+		l, err := scopes[i].List(ctx, client, t.Resource, kube.ListOptions{LabelSelector: opts.LabelSelector, ChunkSize: opts.ChunkSize})
 		if err != nil {
 			return err
 		}
-		for _, o := range l.Items {
+		for _, o := range l {
 			items = append(items, item{t.Resource, o.GetNamespace(), o.GetName()})
 		}
 	}
@@ -118,6 +125,9 @@ func describeRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// kubectl's describers make their requests without a context; give them
+	// the decision's audit id another way.
+	rc = withAuditID(ctx, rc)
 	settings := kdescribe.DescriberSettings{ShowEvents: opts.ShowEvents, ChunkSize: opts.ChunkSize}
 	describers := map[string]kdescribe.ResourceDescriber{}
 	var failures []error

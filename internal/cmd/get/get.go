@@ -29,6 +29,8 @@ type Options struct {
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
 	Output     func() (string, error)
+	// Access is the policy check made before any request.
+	Access *cmdutil.Access
 
 	Args          []string
 	LabelSelector string
@@ -44,7 +46,7 @@ type Options struct {
 
 // NewCmdGet returns `kgate get`; runF replaces the run step in tests.
 func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
 	opts.Output = func() (string, error) {
 		cfg, err := f.Config()
 		if err != nil {
@@ -142,6 +144,10 @@ func getRun(ctx context.Context, opts *Options) error {
 	if opts.AllNamespaces {
 		ns = ""
 	}
+	ctx, scopes, err := authorize(ctx, opts, targets, ns)
+	if err != nil {
+		return err
+	}
 	client, err := opts.KubeClient()
 	if err != nil {
 		return err
@@ -149,9 +155,9 @@ func getRun(ctx context.Context, opts *Options) error {
 	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize}
 
 	if fmtKind == formatObjects {
-		return getObjects(ctx, opts, client, targets, ns, lo, objPrinter)
+		return getObjects(ctx, opts, client, targets, scopes, ns, lo, objPrinter)
 	}
-	return getTables(ctx, opts, client, targets, ns, lo, fmtKind == formatWide)
+	return getTables(ctx, opts, client, targets, scopes, ns, lo, fmtKind == formatWide)
 }
 
 func hasNames(ts []kube.Target) bool {
@@ -163,17 +169,17 @@ func hasNames(ts []kube.Target) bool {
 	return false
 }
 
-func getTables(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, ns string, lo kube.ListOptions, wide bool) error {
+func getTables(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, wide bool) error {
 	var failures []error
 	printed := 0
 	var lastRV string
-	for _, t := range targets {
+	for i, t := range targets {
 		var table *metav1.Table
 		if opts.WatchOnly {
 			break
 		}
 		if len(t.Names) == 0 {
-			tb, err := client.Table(ctx, t.Resource, ns, lo)
+			tb, err := listTable(ctx, client, t.Resource, scopes[i], lo)
 			if err != nil {
 				return err
 			}
@@ -234,6 +240,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 			if opts.WatchEvents {
 				o.EventType = ev.Type
 			}
+			if ev.Object.Rows = keepRows(ev.Object.Rows, scopes[0].Keep); len(ev.Object.Rows) == 0 {
+				return nil
+			}
 			if !headerDone {
 				o.NoHeaders = false
 				headerDone = true
@@ -265,20 +274,20 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 	return fmt.Sprintf("No resources found in %s namespace.", ns)
 }
 
-func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
+func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
 	var items []unstructured.Unstructured
 	var failures []error
 	single := len(targets) == 1 && len(targets[0].Names) == 1
-	for _, t := range targets {
+	for i, t := range targets {
 		if opts.WatchOnly {
 			break
 		}
 		if len(t.Names) == 0 {
-			l, err := client.List(ctx, t.Resource, ns, lo)
+			l, err := scopes[i].List(ctx, client, t.Resource, lo)
 			if err != nil {
 				return err
 			}
-			items = append(items, l.Items...)
+			items = append(items, l...)
 			continue
 		}
 		for _, name := range t.Names {
@@ -342,6 +351,9 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 				}
 				if ev.Type == watch.Error {
 					return apierrors.FromObject(ev.Object)
+				}
+				if !keepObject(ev.Object, scopes[0].Keep) {
+					continue
 				}
 				if err := p.PrintObj(ev.Object, opts.IO.Out); err != nil {
 					return err

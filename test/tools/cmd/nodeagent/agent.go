@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,9 +40,12 @@ type agent struct {
 	pods  corelisters.PodLister
 	nodes corelisters.NodeLister
 
+	// session is put in the environment of every exec'd process
+	// (KGATE_NODEAGENT_SESSION) so the agent can find its leftovers.
+	session string
+
 	mu    sync.Mutex
 	known map[types.UID]*podState
-	procs map[int]struct{} // process groups of running execs
 }
 
 // podState is what the agent keeps per pod it has seen on its nodes.
@@ -50,7 +55,8 @@ type podState struct {
 }
 
 func newAgent(cs kubernetes.Interface, o options) *agent {
-	return &agent{cs: cs, o: o, known: map[types.UID]*podState{}, procs: map[int]struct{}{}}
+	return &agent{cs: cs, o: o, known: map[types.UID]*podState{},
+		session: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}
 }
 
 func (a *agent) start(ctx context.Context) error {
@@ -184,7 +190,7 @@ func requireClientCert(next http.Handler) http.Handler {
 			if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 				user = r.TLS.PeerCertificates[0].Subject.CommonName
 			}
-			klog.V(2).InfoS("request", "method", r.Method, "path", r.URL.Path, "user", user, "duration", time.Since(start))
+			klog.InfoS("request", "method", r.Method, "path", r.URL.Path, "user", user, "duration", time.Since(start))
 		}
 	})
 }
@@ -247,7 +253,8 @@ func (a *agent) reconcile() {
 			st.gen = nil
 		}
 		if !ok {
-			// The pod is gone: its logs and working directory go with it.
+			// The pod is gone: its processes, logs and working directory go with it.
+			go a.killProcs(func(env map[string]string) bool { return env["KGATE_POD_UID"] == string(uid) })
 			_ = os.RemoveAll(st.logDir)
 			_ = os.RemoveAll(st.workDir)
 			delete(a.known, uid)
@@ -259,9 +266,12 @@ func (a *agent) reconcile() {
 			st = &podState{logDir: a.podLogDir(p), workDir: a.podWorkDir(p)}
 			a.known[uid] = st
 		}
-		if st.gen == nil && podRunning(p) {
-			st.gen = a.newGenerator(p)
-			go st.gen.run()
+		if podRunning(p) {
+			if st.gen == nil {
+				st.gen = a.newGenerator(p)
+				go st.gen.run()
+			}
+			a.ensureLogFiles(p)
 		}
 	}
 }
@@ -297,22 +307,36 @@ func (a *agent) removeStaleLogDirs() {
 	}
 }
 
-func (a *agent) trackProc(pgid int, add bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if add {
-		a.procs[pgid] = struct{}{}
-	} else {
-		delete(a.procs, pgid)
-	}
-}
+// killAll ends every process exec started that is still around (on shutdown).
+func (a *agent) killAll() { a.killProcs(func(map[string]string) bool { return true }) }
 
-// killAll ends every exec still running (on shutdown).
-func (a *agent) killAll() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for pgid := range a.procs {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+// killProcs SIGKILLs the processes started by this agent's execs (found by
+// KGATE_NODEAGENT_SESSION in their environment) for which match is true,
+// including background children an exec left behind.
+func (a *agent) killProcs(match func(env map[string]string) bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	marker := []byte("KGATE_NODEAGENT_SESSION=" + a.session + "\x00")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !bytes.Contains(b, marker) {
+			continue
+		}
+		env := map[string]string{}
+		for _, kv := range bytes.Split(b, []byte{0}) {
+			if k, v, ok := strings.Cut(string(kv), "="); ok {
+				env[k] = v
+			}
+		}
+		if match(env) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 
@@ -328,11 +352,19 @@ type generator struct {
 }
 
 func (a *agent) newGenerator(p *v1.Pod) *generator {
-	g := &generator{a: a, ns: p.Namespace, name: p.Name, uid: p.UID, interval: a.interval(p), done: make(chan struct{})}
-	// Create the current log file of every container so `logs` works at once,
-	// also when generation is off.
+	_ = os.MkdirAll(a.podWorkDir(p), 0o755)
+	return &generator{a: a, ns: p.Namespace, name: p.Name, uid: p.UID, interval: a.interval(p), done: make(chan struct{})}
+}
+
+// ensureLogFiles creates the current log file of every container of a running
+// pod, so `logs` works at once, also when generation is off, and a new file
+// appears when a restart count goes up.
+func (a *agent) ensureLogFiles(p *v1.Pod) {
 	for _, c := range p.Spec.Containers {
 		path := a.containerLogPath(p, c.Name, restartCount(p, c.Name))
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			klog.ErrorS(err, "create log dir", "path", path)
 			continue
@@ -342,8 +374,6 @@ func (a *agent) newGenerator(p *v1.Pod) *generator {
 			f.Close()
 		}
 	}
-	_ = os.MkdirAll(a.podWorkDir(p), 0o755)
-	return g
 }
 
 func (g *generator) stop() { g.once.Do(func() { close(g.done) }) }
@@ -355,11 +385,14 @@ func (g *generator) run() {
 	t := time.NewTicker(g.interval)
 	defer t.Stop()
 	n := map[string]int{}
-	for {
-		select {
-		case <-g.done:
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		// The first line at once, so a just-started pod has logs.
+		if !first {
+			select {
+			case <-g.done:
+				return
+			case <-t.C:
+			}
 		}
 		p, ok := g.a.pod(g.ns, g.name)
 		if !ok || p.UID != g.uid || !podRunning(p) {

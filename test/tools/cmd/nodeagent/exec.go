@@ -46,14 +46,16 @@ func (a *agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing command", http.StatusBadRequest)
 		return
 	}
-	remotecommandserver.ServeExec(w, r, &podExecutor{a: a, pod: p}, p.Name, string(p.UID), container, cmd, opts,
+	ww := newWatchedWriter(w)
+	remotecommandserver.ServeExec(ww, r, &podExecutor{a: a, pod: p, gone: ww.closed}, p.Name, string(p.UID), container, cmd, opts,
 		a.o.streamIdleTimeout, remotecommandserver.DefaultStreamCreationTimeout, remotecommandserver.SupportedStreamingProtocols)
 }
 
 // podExecutor runs exec commands of one pod as local processes.
 type podExecutor struct {
-	a   *agent
-	pod *v1.Pod
+	a    *agent
+	pod  *v1.Pod
+	gone <-chan struct{} // closed when the client's connection ends
 }
 
 // ExecInContainer implements remotecommandserver.Executor. A non-zero exit is
@@ -100,6 +102,8 @@ func (e *podExecutor) env(container string, tty bool) []string {
 		"KGATE_NAMESPACE="+e.pod.Namespace,
 		"KGATE_CONTAINER="+container,
 		"KGATE_NODE="+e.pod.Spec.NodeName,
+		"KGATE_POD_UID="+string(e.pod.UID),
+		"KGATE_NODEAGENT_SESSION="+e.a.session,
 	)
 }
 
@@ -123,8 +127,7 @@ func (e *podExecutor) run(c *exec.Cmd, cmd []string, in io.Reader, out, errOut i
 	if err := c.Start(); err != nil {
 		return startFailure(cmd, err, errOut, out)
 	}
-	e.a.trackProc(c.Process.Pid, true)
-	defer e.a.trackProc(c.Process.Pid, false)
+	defer e.hangupOnDisconnect(c.Process.Pid)()
 	if stdin != nil {
 		go func() {
 			// Close the process's stdin when the client's stdin ends.
@@ -154,8 +157,7 @@ func (e *podExecutor) runTTY(c *exec.Cmd, cmd []string, in io.Reader, out io.Wri
 		return startFailure(cmd, err, out, nil)
 	}
 	defer ptmx.Close()
-	e.a.trackProc(c.Process.Pid, true)
-	defer e.a.trackProc(c.Process.Pid, false)
+	defer e.hangupOnDisconnect(c.Process.Pid)()
 
 	if resize != nil {
 		go func() {
@@ -191,6 +193,28 @@ func (e *podExecutor) runTTY(c *exec.Cmd, cmd []string, in io.Reader, out io.Wri
 	case <-time.After(2 * time.Second):
 	}
 	return exitResult(cmd, werr, c.ProcessState)
+}
+
+// hangupOnDisconnect ends the command's process group (SIGHUP, then SIGKILL
+// a second later) if the client goes away while it runs. The returned func
+// stops watching; call it once the command has exited.
+func (e *podExecutor) hangupOnDisconnect(pgid int) func() {
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-exited:
+			return
+		case <-e.gone:
+		}
+		klog.InfoS("client disconnected; ending exec", "pod", klog.KObj(e.pod), "pgid", pgid)
+		_ = syscall.Kill(-pgid, syscall.SIGHUP)
+		select {
+		case <-exited:
+		case <-time.After(time.Second):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+	}()
+	return func() { close(exited) }
 }
 
 // exitResult turns the outcome of Wait into what ServeExec expects.

@@ -265,19 +265,28 @@ func (a *agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("container %s not found in pod %s", container, p.Name), http.StatusInternalServerError)
 		return
 	}
-	remotecommandserver.ServeAttach(w, r, &podAttacher{a: a, pod: p}, p.Name, string(p.UID), container, opts,
+	ww := newWatchedWriter(w)
+	remotecommandserver.ServeAttach(ww, r, &podAttacher{a: a, pod: p, gone: ww.closed}, p.Name, string(p.UID), container, opts,
 		a.o.streamIdleTimeout, remotecommandserver.DefaultStreamCreationTimeout, remotecommandserver.SupportedStreamingProtocols)
 }
 
 type podAttacher struct {
-	a   *agent
-	pod *v1.Pod
+	a    *agent
+	pod  *v1.Pod
+	gone <-chan struct{} // closed when the client's connection ends
 }
 
 func (t *podAttacher) AttachContainer(ctx context.Context, _ string, _ string, container string, in io.Reader, out, errOut io.WriteCloser,
 	_ bool, resize <-chan remotecommandserver.TerminalSize) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go func() {
+		select {
+		case <-t.gone:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	if resize != nil {
 		go func() {
 			for range resize {

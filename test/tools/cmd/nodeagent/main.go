@@ -7,10 +7,12 @@
 // and the kubelet's CRI log reader (k8s.io/cri-client/pkg/logs):
 //
 //   - exec runs a local process: argv exec'd directly, cwd a per-pod directory,
-//     HOSTNAME=<pod>, KGATE_POD, KGATE_NAMESPACE, KGATE_CONTAINER, KGATE_NODE and
-//     the container's literal env values. Exit codes pass through; killed by a
-//     signal gives 128+signal; not found 127; not executable 126; stdin is
-//     closed at EOF; -t runs under a pty with resize events applied.
+//     HOSTNAME=<pod>, KGATE_POD, KGATE_NAMESPACE, KGATE_CONTAINER, KGATE_NODE,
+//     KGATE_POD_UID and the container's literal env values. Exit codes pass
+//     through; killed by a signal gives 128+signal; not found 127; not
+//     executable 126; stdin is closed at EOF; -t runs under a pty with resize
+//     events applied. A client that disconnects ends its command (SIGHUP, then
+//     SIGKILL); processes left behind die with their pod or with the agent.
 //   - logs are CRI-format files (`<RFC3339Nano> stdout F message`) laid out as
 //     the kubelet's /var/log/pods:
 //     <pod-log-dir>/<namespace>_<pod>_<uid>/<container>/<restartCount>.log
@@ -136,7 +138,6 @@ func run(o options) error {
 		},
 		// HTTP/1.1 only: exec and port-forward hijack the connection.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     nil,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()

@@ -1,0 +1,203 @@
+// Package policy implements `kgate policy check` and `kgate policy show`.
+package policy
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	kpolicy "github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/policycache"
+)
+
+// NewCmdPolicy returns `kgate policy` and its subcommands.
+func NewCmdPolicy(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy <command>",
+		Short: "Check a policy file, or show the policy in effect",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdShow(f, nil))
+	return cmd
+}
+
+func output(f *cmdutil.Factory) func() (string, error) {
+	return func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Output, nil
+	}
+}
+
+// CheckOptions are what `kgate policy check` needs.
+type CheckOptions struct {
+	IO     *iostreams.IOStreams
+	Output func() (string, error)
+	// File is the policy to check; "-" is standard input.
+	File string
+}
+
+// CheckResult is what `policy check -o json` prints.
+type CheckResult struct {
+	File     string            `json:"file"`
+	Valid    bool              `json:"valid"`
+	Projects int               `json:"projects"`
+	Overlaps []kpolicy.Overlap `json:"overlaps"`
+}
+
+// NewCmdCheck returns `kgate policy check`; runF replaces the run step in tests.
+func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{IO: f.IOStreams, Output: output(f)}
+	return &cobra.Command{
+		Use:   "check FILE",
+		Short: "Validate a policy file and report namespaces claimed by several projects",
+		Long: `Parse and validate a policy file as kgate would, before publishing it. Every
+problem is reported with its file, line and field; the exit code is 1 if there
+is any. Namespaces that several projects claim (a user gets the highest role
+held in any of them) are reported too, without failing. FILE - reads stdin.`,
+		Example: `  kgate policy check policy.yaml
+  kubectl get cm kgate-policy -o jsonpath='{.data.policy\.yaml}' | kgate policy check -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return checkRun(opts)
+		},
+	}
+}
+
+func checkRun(opts *CheckOptions) error {
+	out, err := opts.Output()
+	if err != nil {
+		return err
+	}
+	if out != "" && out != "json" && out != "yaml" {
+		return errs.UsageErrorf("unsupported output format %q for policy check: use json or yaml", out)
+	}
+	name := opts.File
+	var data []byte
+	if opts.File == "-" {
+		name = "<stdin>"
+		data, err = io.ReadAll(opts.IO.In)
+	} else {
+		data, err = os.ReadFile(opts.File)
+	}
+	if err != nil {
+		return fmt.Errorf("reading the policy: %w", err)
+	}
+	pol, err := kpolicy.Parse(name, data)
+	if err != nil {
+		return fmt.Errorf("invalid policy:\n%w", err)
+	}
+	res := CheckResult{File: name, Valid: true, Projects: len(pol.Projects), Overlaps: pol.Overlaps()}
+	if res.Overlaps == nil {
+		res.Overlaps = []kpolicy.Overlap{}
+	}
+	switch out {
+	case "json":
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintln(opts.IO.Out, string(b))
+		return nil
+	case "yaml":
+		b, _ := yaml.Marshal(res)
+		fmt.Fprint(opts.IO.Out, string(b))
+		return nil
+	}
+	fmt.Fprintf(opts.IO.Out, "%s: valid, %d projects\n", name, res.Projects)
+	for _, o := range res.Overlaps {
+		fmt.Fprintf(opts.IO.Out, "overlap: namespace %q (for example) is in project %q (%s) and project %q (%s); users get the higher role\n",
+			o.Example, o.A.Project, o.A.Pattern, o.B.Project, o.B.Pattern)
+	}
+	return nil
+}
+
+// ShowOptions are what `kgate policy show` needs.
+type ShowOptions struct {
+	IO     *iostreams.IOStreams
+	Policy func() (*policycache.Loaded, error)
+	Output func() (string, error)
+	Now    func() time.Time
+}
+
+// Shown is what `policy show -o json|yaml` prints.
+type Shown struct {
+	Source     string    `json:"source"`
+	FetchedAt  time.Time `json:"fetchedAt"`
+	AgeSeconds int64     `json:"ageSeconds"`
+	SHA256     string    `json:"sha256"`
+	ETag       string    `json:"etag,omitempty"`
+	// Stale is set when the source could not be read and the cached copy is in effect.
+	Stale  bool   `json:"stale"`
+	Policy string `json:"policy"`
+}
+
+// NewCmdShow returns `kgate policy show`; runF replaces the run step in tests.
+func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{IO: f.IOStreams, Policy: f.Policy, Output: output(f), Now: time.Now}
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Show the policy in effect, where it came from and how old it is",
+		Long: `Print the policy kgate decides with: the document as fetched, preceded by
+comment lines naming its source, when it was fetched and its sha256. This goes
+through the local policy cache like every command, so it may refresh it.`,
+		Example: `  kgate policy show
+  kgate policy show -o json | jq -r .source`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return showRun(opts)
+		},
+	}
+}
+
+func showRun(opts *ShowOptions) error {
+	out, err := opts.Output()
+	if err != nil {
+		return err
+	}
+	if out != "" && out != "json" && out != "yaml" {
+		return errs.UsageErrorf("unsupported output format %q for policy show: use json or yaml", out)
+	}
+	l, err := opts.Policy()
+	if err != nil {
+		return err
+	}
+	age := opts.Now().Sub(l.FetchedAt)
+	s := Shown{Source: l.Source, FetchedAt: l.FetchedAt.UTC(), AgeSeconds: int64(age / time.Second),
+		SHA256: l.SHA256, ETag: l.ETag, Stale: l.Stale, Policy: string(l.Raw)}
+	switch out {
+	case "json":
+		b, _ := json.MarshalIndent(s, "", "  ")
+		fmt.Fprintln(opts.IO.Out, string(b))
+		return nil
+	case "yaml":
+		b, _ := yaml.Marshal(s)
+		fmt.Fprint(opts.IO.Out, string(b))
+		return nil
+	}
+	fmt.Fprintf(opts.IO.Out, "# source: %s\n# fetched: %s (%s ago)\n# sha256: %s\n",
+		s.Source, s.FetchedAt.Format(time.RFC3339), duration.HumanDuration(age), s.SHA256)
+	if s.Stale {
+		fmt.Fprintln(opts.IO.Out, "# stale: the source could not be read; this is the cached copy")
+	}
+	fmt.Fprint(opts.IO.Out, s.Policy)
+	if len(s.Policy) > 0 && s.Policy[len(s.Policy)-1] != '\n' {
+		fmt.Fprintln(opts.IO.Out)
+	}
+	return nil
+}

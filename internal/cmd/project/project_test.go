@@ -1,0 +1,84 @@
+package project
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+const pol = `
+version: 1
+projects:
+  payments: {namespaces: ["payments-*", payments], guests: {users: [bob]}}
+  search: {namespaces: ["search-*"]}
+`
+
+func TestUseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"payments"}, ""},
+		{[]string{"--clear"}, ""},
+		{[]string{}, "give one project name"},
+		{[]string{"a", "b"}, "give one project name"},
+		{[]string{"a", "--clear"}, "not both"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		cmd := NewCmdUse(&cmdutil.Factory{IOStreams: ios}, func(*UseOptions) error { return nil })
+		cmd.SetArgs(tc.args)
+		cmd.SetOut(ios.ErrOut)
+		cmd.SetErr(ios.ErrOut)
+		err := cmd.Execute()
+		if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.err)
+		}
+	}
+}
+
+func TestUse(t *testing.T) {
+	p, err := policy.Parse("p.yaml", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []string
+	opts := func(name string, clear bool) *UseOptions {
+		ios, _, _, _ := iostreams.Test()
+		return &UseOptions{
+			IO:       ios,
+			Identity: func() (policy.Identity, error) { return policy.Identity{User: "bob"}, nil },
+			Policy:   func() (*policy.Policy, error) { return p, nil },
+			Write:    func(n string) error { written = append(written, n); return nil },
+			Name:     name, Clear: clear,
+		}
+	}
+	o := opts("payments", false)
+	if err := useRun(o); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.IO.Out.(interface{ String() string }).String(); got != "Switched to project \"payments\" (namespace \"payments\"); your role there: guest.\n" {
+		t.Errorf("got %q", got)
+	}
+	o = opts("nope", false)
+	err = useRun(o)
+	var ke *errs.Error
+	if err == nil || !strings.Contains(err.Error(), `project "nope" is not in the policy`) || !errors.As(err, &ke) || ke.Kind != errs.KindNotFound {
+		t.Errorf("unknown project: %v", err)
+	}
+	o = opts("search", false)
+	if err := useRun(o); err == nil || !strings.Contains(err.Error(), "only namespace patterns") {
+		t.Errorf("glob-only project: %v", err)
+	}
+	o = opts("", true)
+	if err := useRun(o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(written, ",") != "payments," {
+		t.Errorf("written %q", written)
+	}
+}

@@ -1,0 +1,121 @@
+// Package projects implements `kgate projects`.
+package projects
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/printers"
+)
+
+// Options are what `kgate projects` needs.
+type Options struct {
+	IO       *iostreams.IOStreams
+	Identity func() (policy.Identity, error)
+	Policy   func() (*policy.Policy, error)
+	Output   func() (string, error)
+	// Current is the project chosen with `kgate project use` ("" for none).
+	Current func() (string, error)
+}
+
+// Project is one of the user's projects, as printed with -o json|yaml.
+type Project struct {
+	Name       string      `json:"name"`
+	Role       policy.Role `json:"role"`
+	Namespaces []string    `json:"namespaces"`
+	Current    bool        `json:"current"`
+}
+
+// NewCmdProjects returns `kgate projects`; runF replaces the run step in tests.
+func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Identity: func() (policy.Identity, error) { return f.Identity() }, Policy: f.PolicyOnly}
+	opts.Output = func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Output, nil
+	}
+	opts.Current = func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cmdutil.ReadCurrentProject(cfg.Paths.ConfigDir)
+	}
+	return &cobra.Command{
+		Use:   "projects",
+		Short: "List your projects, your role in each and their namespaces",
+		Long: `List the projects in which you hold a role, the role (guest: may look; admin:
+may also change) and the namespaces each owns. A super admin is an admin of
+every project. The current project (kgate project use) is marked with '*'.`,
+		Example: `  kgate projects
+
+  # for a script
+  kgate projects -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return projectsRun(opts)
+		},
+	}
+}
+
+func projectsRun(opts *Options) error {
+	out, err := opts.Output()
+	if err != nil {
+		return err
+	}
+	if out != "" && out != "json" && out != "yaml" {
+		return errs.UsageErrorf("unsupported output format %q for projects: use json or yaml", out)
+	}
+	id, err := opts.Identity()
+	if err != nil {
+		return err
+	}
+	pol, err := opts.Policy()
+	if err != nil {
+		return err
+	}
+	current, err := opts.Current()
+	if err != nil {
+		return err
+	}
+	list := []Project{}
+	for _, m := range pol.ProjectsOf(id) {
+		list = append(list, Project{Name: m.Project, Role: m.Role, Namespaces: m.Namespaces, Current: m.Project == current})
+	}
+	switch out {
+	case "json":
+		b, _ := json.MarshalIndent(list, "", "  ")
+		fmt.Fprintln(opts.IO.Out, string(b))
+		return nil
+	case "yaml":
+		b, _ := yaml.Marshal(list)
+		fmt.Fprint(opts.IO.Out, string(b))
+		return nil
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "%s holds no role in any project; ask a project's admins for one.\n", id.User)
+		return nil
+	}
+	rows := make([]printers.Row, len(list))
+	for i, p := range list {
+		mark := ""
+		if p.Current {
+			mark = "*"
+		}
+		rows[i] = printers.Row{mark, p.Name, p.Role.String(), strings.Join(p.Namespaces, ",")}
+	}
+	return printers.Print(opts.IO.Out, printers.Row{"CURRENT", "PROJECT", "ROLE", "NAMESPACES"}, rows)
+}

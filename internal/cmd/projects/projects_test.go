@@ -1,0 +1,94 @@
+package projects
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+const pol = `
+version: 1
+projects:
+  payments:
+    namespaces: [payments, payments-staging]
+    guests: {groups: [team-payments]}
+  search:
+    namespaces: ["search-*"]
+    admins: {users: [Bob]}
+  other:
+    namespaces: [other]
+`
+
+func run(t *testing.T, user, output string) (string, string) {
+	t.Helper()
+	p, err := policy.Parse("p.yaml", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	err = projectsRun(&Options{
+		IO: ios,
+		Identity: func() (policy.Identity, error) {
+			return policy.Identity{User: user, Groups: []string{"team-payments"}}, nil
+		},
+		Policy:  func() (*policy.Policy, error) { return p, nil },
+		Output:  func() (string, error) { return output, nil },
+		Current: func() (string, error) { return "search", nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String()
+}
+
+func TestTable(t *testing.T) {
+	out, _ := run(t, "bob", "")
+	want := "CURRENT   PROJECT    ROLE    NAMESPACES\n" +
+		"          payments   guest   payments,payments-staging\n" +
+		"*         search     admin   search-*\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	out, _ := run(t, "bob", "json")
+	var got []Project
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].Name != "search" || got[1].Role != policy.RoleAdmin || !got[1].Current || got[0].Current {
+		t.Errorf("got %+v", got)
+	}
+	if !strings.Contains(out, `"role": "admin"`) {
+		t.Errorf("role is not a word: %s", out)
+	}
+	if out, _ = run(t, "bob", "yaml"); !strings.Contains(out, "- current: false\n  name: payments\n  namespaces:\n  - payments\n") {
+		t.Errorf("yaml: %s", out)
+	}
+}
+
+func TestNone(t *testing.T) {
+	p, _ := policy.Parse("p.yaml", []byte(pol))
+	ios, _, out, errOut := iostreams.Test()
+	err := projectsRun(&Options{
+		IO:       ios,
+		Identity: func() (policy.Identity, error) { return policy.Identity{User: "erin"}, nil },
+		Policy:   func() (*policy.Policy, error) { return p, nil },
+		Output:   func() (string, error) { return "", nil },
+		Current:  func() (string, error) { return "", nil },
+	})
+	if err != nil || out.Len() != 0 || !strings.Contains(errOut.String(), "erin holds no role in any project") {
+		t.Errorf("err=%v out=%q stderr=%q", err, out, errOut)
+	}
+	ios, _, out, _ = iostreams.Test()
+	err = projectsRun(&Options{IO: ios, Identity: func() (policy.Identity, error) { return policy.Identity{User: "erin"}, nil },
+		Policy: func() (*policy.Policy, error) { return p, nil }, Output: func() (string, error) { return "json", nil },
+		Current: func() (string, error) { return "", nil }})
+	if err != nil || strings.TrimSpace(out.String()) != "[]" {
+		t.Errorf("json for no projects: %q %v", out, err)
+	}
+}

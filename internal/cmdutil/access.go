@@ -1,0 +1,291 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+// AuthorizeFunc checks one request against the policy and logs the decision.
+// Allowed, it returns a context whose API requests carry the decision's id as
+// their Audit-ID header (a context that already has an id keeps it, so one
+// command's decisions share one id). Denied, it returns an errs.KindForbidden
+// error with the reason, and the caller must make no request.
+type AuthorizeFunc func(ctx context.Context, req policy.Request, command ...string) (context.Context, error)
+
+// Authorizer is the policy check of the CLI: identity, policy, decision,
+// audit line.
+type Authorizer struct {
+	Identity func() (policy.Identity, error)
+	Policy   func() (*policy.Policy, error)
+	Audit    func() (audit.Logger, error)
+	// Client names the caller in audit entries (the gateway's remote address).
+	Client string
+	Now    func() time.Time
+}
+
+// Authorize implements AuthorizeFunc.
+func (a *Authorizer) Authorize(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
+	id, err := a.Identity()
+	if err != nil {
+		return ctx, err
+	}
+	pol, err := a.Policy()
+	if err != nil {
+		return ctx, err
+	}
+	log, err := a.Audit()
+	if err != nil {
+		return ctx, err
+	}
+	d := pol.Decide(id, req)
+	auditID, ok := audit.IDFrom(ctx)
+	if !ok {
+		auditID = audit.NewID()
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	e := audit.Entry{
+		Time: now(), ID: auditID, User: id.User, Groups: id.Groups, Project: d.Project,
+		Namespace: req.Namespace, Verb: req.Verb, Resource: req.Resource, Subresource: req.Subresource,
+		Name: req.Name, Decision: audit.Deny, Reason: d.Reason, Command: command, Client: a.Client,
+	}
+	if d.Allowed {
+		e.Decision = audit.Allow
+	}
+	if err := log.Log(e); err != nil {
+		// Every decision is logged; an action that cannot be is not taken.
+		return ctx, fmt.Errorf("writing the audit log: %w", err)
+	}
+	if !d.Allowed {
+		return ctx, errs.ForbiddenErrorf("%s", d.Reason)
+	}
+	return audit.WithID(ctx, auditID), nil
+}
+
+// Access is the policy check as commands that read lists use it.
+type Access struct {
+	Authorize AuthorizeFunc
+	Identity  func() (policy.Identity, error)
+	Policy    func() (*policy.Policy, error)
+	// Namespaces lists the names of the cluster's namespaces; it is used to
+	// expand the globs of the user's projects for --all-namespaces.
+	Namespaces func(ctx context.Context) ([]string, error)
+}
+
+// Scope is where a list may look once the policy has been asked.
+type Scope struct {
+	// Namespaces are listed in turn. A single "" means all namespaces (a
+	// super admin) or a cluster-scoped kind; none means nothing to list.
+	Namespaces []string
+	// Keep filters namespace objects to those the user may see; nil keeps
+	// everything.
+	Keep func(name string) bool
+}
+
+// List asks whether the user may list resource (plural, "pods") in
+// namespace ns, or in every namespace they may see when all is set, and
+// returns the context for the requests and where to look.
+//
+// In all namespaces, a super admin lists cluster-wide; anyone else lists
+// namespace by namespace, only in the namespaces of their projects where
+// the policy allows it (the others are logged as denied and skipped). Listing
+// namespaces themselves is allowed to everyone and filtered with Keep.
+func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced, all bool) (context.Context, Scope, error) {
+	if !namespaced {
+		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource})
+		if err != nil {
+			return ctx, Scope{}, err
+		}
+		sc := Scope{Namespaces: []string{""}}
+		if resource == "namespaces" {
+			keep, err := a.visible()
+			if err != nil {
+				return ctx, Scope{}, err
+			}
+			sc.Keep = keep
+		}
+		return ctx, sc, nil
+	}
+	if !all {
+		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource, Namespace: ns})
+		return ctx, Scope{Namespaces: []string{ns}}, err
+	}
+	id, err := a.Identity()
+	if err != nil {
+		return ctx, Scope{}, err
+	}
+	pol, err := a.Policy()
+	if err != nil {
+		return ctx, Scope{}, err
+	}
+	if pol.IsSuperAdmin(id) {
+		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource})
+		return ctx, Scope{Namespaces: []string{""}}, err
+	}
+	ctx, candidates, err := a.myNamespaces(ctx, pol, id)
+	if err != nil {
+		return ctx, Scope{}, err
+	}
+	var sc Scope
+	var denied error
+	for _, n := range candidates {
+		c, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource, Namespace: n})
+		if err != nil {
+			if denied == nil {
+				denied = err
+			}
+			continue
+		}
+		ctx = c
+		sc.Namespaces = append(sc.Namespaces, n)
+	}
+	if len(sc.Namespaces) == 0 && denied != nil {
+		return ctx, Scope{}, denied
+	}
+	return ctx, sc, nil
+}
+
+// Targets asks the policy about every target of a command (kube.ParseArgs)
+// before any request is made: one denial fails the whole command, and nothing
+// reaches the cluster. Each named object is asked about with nameVerb, each
+// list with listVerb. It returns the context for the requests (carrying the
+// audit id) and, for each target, where to list.
+func (a *Access) Targets(ctx context.Context, nameVerb, listVerb string, targets []kube.Target, ns string, all bool) (context.Context, []Scope, error) {
+	scopes := make([]Scope, len(targets))
+	for i, t := range targets {
+		res := t.Resource.GVR.Resource
+		if len(t.Names) == 0 {
+			c, sc, err := a.List(ctx, listVerb, res, ns, t.Resource.Namespaced, all)
+			if err != nil {
+				return ctx, nil, err
+			}
+			ctx, scopes[i] = c, sc
+			continue
+		}
+		for _, name := range t.Names {
+			req := policy.Request{Verb: nameVerb, Resource: res, Name: name}
+			if t.Resource.Namespaced {
+				req.Namespace = ns
+			}
+			c, err := a.Authorize(ctx, req)
+			if err != nil {
+				return ctx, nil, err
+			}
+			ctx = c
+		}
+	}
+	return ctx, scopes, nil
+}
+
+// List lists r in every namespace of the scope and keeps the objects the
+// scope allows.
+func (sc Scope) List(ctx context.Context, client *kube.Client, r kube.Resource, lo kube.ListOptions) ([]unstructured.Unstructured, error) {
+	var items []unstructured.Unstructured
+	for _, ns := range sc.Namespaces {
+		l, err := client.List(ctx, r, ns, lo)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range l.Items {
+			if sc.Keep == nil || sc.Keep(o.GetName()) {
+				items = append(items, o)
+			}
+		}
+	}
+	return items, nil
+}
+
+// myNamespaces returns the namespaces of the user's projects, sorted. Exact
+// names are taken as they are; globs are matched against the cluster's
+// namespaces, which are listed only when there is a glob.
+func (a *Access) myNamespaces(ctx context.Context, pol *policy.Policy, id policy.Identity) (context.Context, []string, error) {
+	var exact []string
+	globs := false
+	for _, m := range pol.ProjectsOf(id) {
+		for _, n := range m.Namespaces {
+			if policy.IsGlob(n) {
+				globs = true
+			} else {
+				exact = append(exact, n)
+			}
+		}
+	}
+	if globs {
+		var err error
+		if ctx, err = a.Authorize(ctx, policy.Request{Verb: policy.VerbList, Resource: "namespaces"}); err != nil {
+			return ctx, nil, err
+		}
+		all, err := a.Namespaces(ctx)
+		if err != nil {
+			return ctx, nil, err
+		}
+		exact = append(exact, pol.NamespacesVisible(id, all)...)
+	}
+	slices.Sort(exact)
+	return ctx, slices.Compact(exact), nil
+}
+
+func (a *Access) visible() (func(string) bool, error) {
+	id, err := a.Identity()
+	if err != nil {
+		return nil, err
+	}
+	pol, err := a.Policy()
+	if err != nil {
+		return nil, err
+	}
+	if pol.IsSuperAdmin(id) {
+		return nil, nil
+	}
+	return func(ns string) bool { return pol.Visible(id, ns) }, nil
+}
+
+// Access returns the policy check for commands that list, built from f.
+func (f *Factory) Access() *Access {
+	return &Access{
+		Authorize: func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
+			return f.Authorize(ctx, req, command...)
+		},
+		Identity: func() (policy.Identity, error) { return f.Identity() },
+		Policy:   f.PolicyOnly,
+		Namespaces: func(ctx context.Context) ([]string, error) {
+			client, err := f.KubeClient()
+			if err != nil {
+				return nil, err
+			}
+			r, err := kube.Lookup("namespaces")
+			if err != nil {
+				return nil, err
+			}
+			l, err := client.List(ctx, r, "", kube.ListOptions{ChunkSize: 500})
+			if err != nil {
+				return nil, err
+			}
+			names := make([]string, len(l.Items))
+			for i := range l.Items {
+				names[i] = l.Items[i].GetName()
+			}
+			return names, nil
+		},
+	}
+}
+
+// PolicyOnly returns the policy in effect, without where it came from.
+func (f *Factory) PolicyOnly() (*policy.Policy, error) {
+	l, err := f.Policy()
+	if err != nil {
+		return nil, err
+	}
+	return l.Policy, nil
+}

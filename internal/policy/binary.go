@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The binary form is what the policy cache loads on every command: parsing
+// YAML takes about 200 ms for 10,000 projects, this about a tenth of that.
+// It is written only from a policy that parsed and validated, and the
+// namespaces are compiled (so checked) again on the way in.
+const binaryMagic = "kgate-policy\x00\x01"
+
+var errCorrupt = errors.New("corrupt compiled policy")
+
+// MarshalBinary encodes the policy compactly for the cache.
+func (p *Policy) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 64+len(p.Projects)*128)
+	b = append(b, binaryMagic...)
+	b = binary.AppendUvarint(b, uint64(p.Version))
+	b = appendMembers(b, p.SuperAdmins)
+	b = binary.AppendUvarint(b, uint64(len(p.Projects)))
+	for _, pr := range p.Projects {
+		b = appendString(b, pr.Name)
+		b = binary.AppendUvarint(b, uint64(pr.Line))
+		b = appendStrings(b, pr.Namespaces)
+		b = appendMembers(b, pr.Admins)
+		b = appendMembers(b, pr.Guests)
+	}
+	return b, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendStrings(b []byte, l []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+func appendMembers(b []byte, m Members) []byte {
+	return appendStrings(appendStrings(b, m.Users), m.Groups)
+}
+
+// UnmarshalBinary decodes what MarshalBinary wrote and compiles it.
+func (p *Policy) UnmarshalBinary(data []byte) error {
+	if len(data) < len(binaryMagic) || string(data[:len(binaryMagic)]) != binaryMagic {
+		return errCorrupt
+	}
+	// One copy of the whole input; every name is a substring of it.
+	r := &reader{s: string(data[len(binaryMagic):])}
+	*p = Policy{Version: r.count()}
+	if p.Version != Version {
+		return fmt.Errorf("%w: version %d", errCorrupt, p.Version)
+	}
+	p.SuperAdmins = r.members()
+	n := r.count()
+	projects := make([]Project, n)
+	p.Projects = make([]*Project, n)
+	nsTotal := 0
+	for i := range projects {
+		pr := &projects[i]
+		pr.Name = r.str()
+		pr.Line = r.number()
+		pr.Namespaces = r.strs()
+		pr.Admins = r.members()
+		pr.Guests = r.members()
+		p.Projects[i] = pr
+		nsTotal += len(pr.Namespaces)
+		if r.err == nil && (pr.Name == "" || len(pr.Namespaces) == 0 || i > 0 && projects[i-1].Name >= pr.Name) {
+			r.err = errCorrupt
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.off != len(r.s) {
+		return fmt.Errorf("%w: trailing data", errCorrupt)
+	}
+	globs := make([]glob, 0, nsTotal)
+	for _, pr := range p.Projects {
+		start := len(globs)
+		for _, ns := range pr.Namespaces {
+			g, err := compileNamespace(ns)
+			if err != nil {
+				return fmt.Errorf("%w: %v", errCorrupt, err)
+			}
+			globs = append(globs, g)
+		}
+		pr.globs = globs[start:len(globs):len(globs)]
+	}
+	p.compile()
+	return nil
+}
+
+type reader struct {
+	s   string
+	off int
+	err error
+	sl  slab
+}
+
+func (r *reader) number() int {
+	if r.err != nil {
+		return 0
+	}
+	v, n := uvarint(r.s[r.off:])
+	if n <= 0 || v > 1<<31 {
+		r.err = errCorrupt
+		return 0
+	}
+	r.off += n
+	return int(v)
+}
+
+func (r *reader) count() int {
+	if r.err != nil {
+		return 0
+	}
+	v, n := uvarint(r.s[r.off:])
+	// A count can never exceed the bytes left: this bounds every allocation.
+	if n <= 0 || v > uint64(len(r.s)-r.off) {
+		r.err = errCorrupt
+		return 0
+	}
+	r.off += n
+	return int(v)
+}
+
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<(7*i), i + 1
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+	}
+	return 0, 0
+}
+
+func (r *reader) str() string {
+	n := r.count()
+	if r.err != nil || n > len(r.s)-r.off {
+		r.err = errCorrupt
+		return ""
+	}
+	s := r.s[r.off : r.off+n]
+	r.off += n
+	return s
+}
+
+func (r *reader) strs() []string {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	l := r.sl.take(n)
+	for i := range l {
+		if l[i] = r.str(); l[i] == "" {
+			r.err = errCorrupt
+		}
+	}
+	return l
+}
+
+func (r *reader) members() Members {
+	return Members{Users: r.strs(), Groups: r.strs()}
+}

@@ -1,0 +1,262 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Identity is who asks: a user and their LDAP groups. Names compare
+// case-insensitively, as LDAP does.
+type Identity struct {
+	User   string
+	Groups []string
+}
+
+// Verbs kgate's commands ask about. Any other verb (create, update, patch,
+// deletecollection, ...) needs admin.
+const (
+	VerbGet      = "get"
+	VerbList     = "list"
+	VerbWatch    = "watch"
+	VerbDescribe = "describe"
+	VerbLogs     = "logs"
+	VerbExec     = "exec"
+	VerbScale    = "scale"
+	VerbDelete   = "delete"
+)
+
+// Request is what an identity wants to do.
+type Request struct {
+	Verb string
+	// Resource is the plural, lower-case resource: "pods", "secrets", "namespaces".
+	Resource string
+	// Subresource is "log", "exec", "scale", ... as in the API path (gateway).
+	Subresource string
+	// Namespace is empty for cluster-scoped kinds and for a request across
+	// all namespaces; both are for super admins only.
+	Namespace string
+	Name      string
+}
+
+// Decision is the engine's answer.
+type Decision struct {
+	Allowed bool
+	// Project is the project that owns the namespace (the one that gave the
+	// role, when allowed); empty when none does.
+	Project string
+	Needed  Role
+	Held    Role
+	// SuperAdmin is set when the role comes from being a super admin.
+	SuperAdmin bool
+	// Reason says who, what, where, the role needed and the role held, and,
+	// for a denial, who the project's admins are.
+	Reason string
+	// Admins are whom to ask for access: the admins of the namespace's
+	// projects, or the super admins.
+	Admins []string
+}
+
+// identity is an Identity with lower-cased names.
+type identity struct {
+	user   string
+	name   string // as given, for messages
+	groups []string
+}
+
+func (id Identity) normalize() identity {
+	n := identity{user: strings.ToLower(id.User), name: id.User, groups: id.Groups}
+	for i, g := range id.Groups {
+		if l := strings.ToLower(g); l != g {
+			// Copy only when a group is not already lower case.
+			n.groups = make([]string, len(id.Groups))
+			copy(n.groups, id.Groups[:i])
+			for j := i; j < len(id.Groups); j++ {
+				n.groups[j] = strings.ToLower(id.Groups[j])
+			}
+			break
+		}
+	}
+	return n
+}
+
+func (p *Policy) isSuper(n identity) bool {
+	return p.superUsers.has(n.user) || p.superGroups.hasAny(n.groups)
+}
+
+// Needed returns the role a request needs in the namespace's project.
+func Needed(verb, resource, subresource string) Role {
+	switch strings.ToLower(subresource) {
+	case "exec", "attach", "portforward", "proxy":
+		return RoleAdmin
+	}
+	switch strings.ToLower(verb) {
+	case VerbGet, VerbList, VerbWatch, VerbDescribe, VerbLogs:
+		if strings.ToLower(resource) == "secrets" {
+			return RoleAdmin
+		}
+		return RoleGuest
+	}
+	return RoleAdmin
+}
+
+// Decide says whether id may make req, and why. It is a pure function of
+// the policy, the identity and the request.
+func (p *Policy) Decide(id Identity, req Request) Decision {
+	n := id.normalize()
+	d := Decision{Needed: Needed(req.Verb, req.Resource, req.Subresource)}
+	ns := req.Namespace
+	if strings.EqualFold(req.Resource, "namespaces") {
+		verb := strings.ToLower(req.Verb)
+		if req.Name == "" && (verb == VerbList || verb == VerbWatch) {
+			// Anyone may list namespaces; the caller shows only those
+			// NamespacesVisible returns.
+			d.Allowed, d.Needed = true, RoleNone
+			d.Held = RoleNone
+			if p.isSuper(n) {
+				d.Held, d.SuperAdmin = RoleAdmin, true
+			}
+			d.Reason = "user " + strconv.Quote(n.name) + " may list namespaces; only those of their projects are shown"
+			return d
+		}
+		// Reading a namespace object is reading in that namespace; changing
+		// one is a cluster-wide change.
+		ns = ""
+		if d.Needed == RoleGuest {
+			ns = req.Name
+		}
+	}
+
+	var buf [8]int32
+	var owners []int32
+	if ns != "" {
+		owners = p.projectsOf(ns, buf[:0])
+	}
+	var m msg
+	m.Grow(160)
+	if p.isSuper(n) {
+		d.Allowed, d.Held, d.SuperAdmin = true, RoleAdmin, true
+		if len(owners) > 0 {
+			d.Project = p.Projects[owners[0]].Name
+		}
+		m.WriteString("user ")
+		m.quote(n.name)
+		m.WriteString(" is a super admin")
+		d.Reason = m.String()
+		return d
+	}
+	if ns == "" || len(owners) == 0 {
+		if ns == "" {
+			m.action(req)
+			m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
+		} else {
+			m.WriteString("namespace ")
+			m.quote(ns)
+			m.WriteString(" belongs to no project and")
+		}
+		m.WriteString(" is reserved to super admins; user ")
+		m.quote(n.name)
+		m.WriteString(" is not one. Super admins: ")
+		d.Admins = p.superList
+		m.list(d.Admins)
+		d.Reason = m.String()
+		return d
+	}
+	m.WriteString("user ")
+	m.quote(n.name)
+	best := owners[0]
+	for _, i := range owners {
+		if r := p.Projects[i].roleOf(n.user, n.groups); r > d.Held {
+			d.Held, best = r, i
+		}
+	}
+	d.Project = p.Projects[best].Name
+	d.Allowed = d.Held >= d.Needed
+	if d.Held > RoleNone {
+		m.WriteString(" is ")
+		m.WriteString(article(d.Held))
+		m.WriteString(" in ")
+	} else {
+		m.WriteString(" has no role in ")
+	}
+	if len(owners) > 1 && !d.Allowed {
+		m.WriteString("projects ")
+		for k, i := range owners {
+			if k > 0 {
+				m.WriteString(", ")
+			}
+			m.quote(p.Projects[i].Name)
+		}
+	} else {
+		m.WriteString("project ")
+		m.quote(d.Project)
+	}
+	m.WriteString(" (namespace ")
+	m.quote(ns)
+	m.WriteByte(')')
+	if !d.Allowed {
+		for _, i := range owners {
+			d.Admins = append(d.Admins, memberList(p.Projects[i].Admins)...)
+		}
+		m.WriteString("; ")
+		m.action(req)
+		m.WriteString(" needs ")
+		m.WriteString(d.Needed.String())
+		m.WriteString(". Project admins: ")
+		m.list(d.Admins)
+	}
+	d.Reason = m.String()
+	return d
+}
+
+// msg builds a reason with one allocation.
+type msg struct{ strings.Builder }
+
+// quote writes s quoted as strconv.Quote does, without its cost for the
+// usual plain names.
+func (m *msg) quote(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			m.WriteString(strconv.Quote(s))
+			return
+		}
+	}
+	m.WriteByte('"')
+	m.WriteString(s)
+	m.WriteByte('"')
+}
+
+func (m *msg) list(names []string) {
+	if len(names) == 0 {
+		m.WriteString("none")
+		return
+	}
+	for i, n := range names {
+		if i > 0 {
+			m.WriteString(", ")
+		}
+		m.WriteString(n)
+	}
+}
+
+// action writes what a request does: "exec pods/web-1", "get secrets".
+func (m *msg) action(req Request) {
+	m.WriteString(strings.ToLower(req.Verb))
+	m.WriteByte(' ')
+	m.WriteString(strings.ToLower(req.Resource))
+	if req.Name != "" {
+		m.WriteByte('/')
+		m.WriteString(req.Name)
+	}
+	if req.Subresource != "" {
+		m.WriteString(" (")
+		m.WriteString(req.Subresource)
+		m.WriteByte(')')
+	}
+}
+
+func article(r Role) string {
+	if r == RoleAdmin {
+		return "an admin"
+	}
+	return "a " + r.String()
+}

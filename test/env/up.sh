@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# up.sh: starts the local Kubernetes environment on loopback: etcd,
+# kube-apiserver (with an audit log), kube-controller-manager, kube-scheduler,
+# kwok (fake nodes kwok-node-0..N-1), the node agent (kubelet API of those
+# nodes: exec, logs, port-forward) and, if test/env/slapd.sh exists, slapd.
+# Then it applies test/env/seed.yaml and waits until the API is ready, the
+# nodes are Ready and the seed pods are Running and Ready.
+#
+# State lives in $KGATE_ENV_DIR (default .localenv/): pki/, data/, logs/,
+# pids/, pod-logs/, and the outputs kubeconfig and env.sh (source it).
+# Already up and healthy: says so and exits 0. Binaries come from
+# test/env/build-tools.sh (make env-tools). Ports: see lib.sh.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+t0=${EPOCHREALTIME/./}
+elapsed() { local us=$((${EPOCHREALTIME/./} - t0)); printf '%d.%01ds' $((us / 1000000)) $((us % 1000000 / 100000)); }
+
+for t in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok nodeagent certs; do
+  [[ -x "$TOOLS_BIN/$t" ]] || die "$TOOLS_BIN/$t is missing: run 'make env-tools' (test/env/build-tools.sh) first"
+done
+[[ -s "$TOOLS_BIN/kwok-stages.yaml" ]] || die "$TOOLS_BIN/kwok-stages.yaml is missing: run 'make env-tools' first"
+command -v curl >/dev/null || die "curl is required"
+
+# ---------------------------------------------------------------- already up?
+running=0
+for c in "${COMPONENTS[@]}"; do [[ -n "$(pid_of "$c")" ]] && running=$((running + 1)); done
+if ((running > 0)); then
+  load_settings
+  if ((running == ${#COMPONENTS[@]})) && [[ "$(curl_api /readyz 2>/dev/null)" == ok ]]; then
+    [[ -x "$SLAPD_SH" ]] && "$SLAPD_SH" start
+    log "local environment is already up: $APISERVER_URL (source $ENV_DIR/env.sh)"
+    exit 0
+  fi
+  log "local environment is partly up ($running of ${#COMPONENTS[@]} components); restarting it"
+  "$KGATE_ENV_ROOT/test/env/down.sh"
+fi
+
+# ---------------------------------------------------------------- ports
+port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . || (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for spec in "kube-apiserver:$APISERVER_PORT:KGATE_APISERVER_PORT" "etcd client:$ETCD_CLIENT_PORT:KGATE_ETCD_CLIENT_PORT" \
+  "etcd peer:$ETCD_PEER_PORT:KGATE_ETCD_PEER_PORT" "node agent:$NODEAGENT_PORT:KGATE_NODEAGENT_PORT" \
+  "kwok:$KWOK_PORT:KGATE_KWOK_PORT" "kube-controller-manager:$KCM_PORT:KGATE_KCM_PORT" \
+  "kube-scheduler:$SCHEDULER_PORT:KGATE_SCHEDULER_PORT"; do
+  IFS=: read -r what port var <<<"$spec"
+  if port_busy "$port"; then
+    who="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1)"
+    die "port $port (for $what) on 127.0.0.1 is already in use${who:+ by $who}; stop that or set $var to another port"
+  fi
+done
+
+# ---------------------------------------------------------------- state dir
+mkdir -p "$ENV_DIR" "$PKI" "$LOGS" "$PIDS" "$DATA" "$NODE_LOG_DIR" "$ENV_DIR/pods"
+chmod 700 "$ENV_DIR" "$PKI"
+touch "$MARKER"
+cat >"$ENV_DIR/settings.sh" <<EOF
+# Written by up.sh: the settings the running environment was started with.
+: "\${KGATE_APISERVER_PORT:=$APISERVER_PORT}" "\${KGATE_ETCD_CLIENT_PORT:=$ETCD_CLIENT_PORT}" "\${KGATE_ETCD_PEER_PORT:=$ETCD_PEER_PORT}"
+: "\${KGATE_NODEAGENT_PORT:=$NODEAGENT_PORT}" "\${KGATE_KWOK_PORT:=$KWOK_PORT}" "\${KGATE_KCM_PORT:=$KCM_PORT}" "\${KGATE_SCHEDULER_PORT:=$SCHEDULER_PORT}"
+: "\${KGATE_TOOLS_BIN:=$TOOLS_BIN}" "\${KGATE_NODE_COUNT:=$NODE_COUNT}"
+EOF
+
+"$TOOLS_BIN/certs" cluster --dir "$PKI" --server "$APISERVER_URL" --context kgate-local
+cp "$PKI/admin.kubeconfig" "$KUBECONFIG_FILE"
+chmod 600 "$KUBECONFIG_FILE"
+
+cat >"$ENV_DIR/env.sh" <<EOF
+# Source this file to use the local environment (written by test/env/up.sh).
+export KUBECONFIG="$KUBECONFIG_FILE"
+export KGATE_ENV_DIR="$ENV_DIR"
+export KGATE_TOOLS_BIN="$TOOLS_BIN"
+export KGATE_APISERVER_URL="$APISERVER_URL"
+export KGATE_AUDIT_LOG="$AUDIT_LOG"
+export KGATE_NODE_LOG_DIR="$NODE_LOG_DIR"
+if [ -f "$ENV_DIR/ldap.env" ]; then . "$ENV_DIR/ldap.env"; fi
+EOF
+
+# ---------------------------------------------------------------- helpers
+# fail MSG [COMPONENT]: says what failed, shows the end of its log, stops
+# everything this run started and exits 1.
+fail() {
+  printf 'env: %s\n' "$1" >&2
+  if [[ -n "${2:-}" && -f "$LOGS/$2.log" ]]; then
+    printf -- '---- last lines of %s ----\n' "$LOGS/$2.log" >&2
+    tail -n 25 "$LOGS/$2.log" >&2
+    printf -- '----\n' >&2
+  fi
+  if [[ -n "${slapd_job:-}" ]]; then wait "$slapd_job" 2>/dev/null || true; fi
+  printf 'env: stopping what was started; logs stay in %s\n' "$LOGS" >&2
+  "$KGATE_ENV_ROOT/test/env/down.sh" >/dev/null 2>&1 || true
+  exit 1
+}
+
+# start NAME ARGS...: runs $TOOLS_BIN/NAME detached (own session), output to
+# logs/NAME.log (the previous run's log is kept as NAME.log.1).
+start() {
+  local name="$1"; shift
+  [[ -f "$LOGS/$name.log" ]] && mv -f "$LOGS/$name.log" "$LOGS/$name.log.1"
+  setsid "$TOOLS_BIN/$name" "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+# wait_until COMPONENT DESCRIPTION CMD...: polls CMD every 0.2s for up to
+# UP_TIMEOUT seconds; fails early when COMPONENT's process has exited.
+wait_until() {
+  local comp="$1" desc="$2"; shift 2
+  local deadline=$((SECONDS + UP_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n "$comp" && -z "$(pid_of "$comp")" ]]; then
+      fail "$comp exited while waiting for $desc" "$comp"
+    fi
+    ((SECONDS < deadline)) || fail "timed out after ${UP_TIMEOUT}s waiting for $desc" "$comp"
+    sleep 0.2
+  done
+}
+
+check_alive() {
+  local c
+  for c in "$@"; do
+    [[ -n "$(pid_of "$c")" ]] || fail "$c exited" "$c"
+  done
+}
+
+# ---------------------------------------------------------------- etcd
+log "starting etcd on 127.0.0.1:$ETCD_CLIENT_PORT"
+start etcd \
+  --name=kgate-local \
+  --data-dir="$DATA/etcd" \
+  --listen-client-urls="http://127.0.0.1:$ETCD_CLIENT_PORT" \
+  --advertise-client-urls="http://127.0.0.1:$ETCD_CLIENT_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster="kgate-local=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --unsafe-no-fsync=true \
+  --snapshot-count=10000 \
+  --quota-backend-bytes=4294967296 \
+  --log-level=warn
+wait_until etcd "etcd health" bash -c "curl -sf --max-time 2 http://127.0.0.1:$ETCD_CLIENT_PORT/health | grep -q '\"health\":\"true\"'"
+
+# ---------------------------------------------------------------- kube-apiserver
+log "starting kube-apiserver on $APISERVER_URL (audit log $AUDIT_LOG)"
+start kube-apiserver \
+  --bind-address=127.0.0.1 \
+  --advertise-address=127.0.0.1 \
+  --secure-port="$APISERVER_PORT" \
+  --etcd-servers="http://127.0.0.1:$ETCD_CLIENT_PORT" \
+  --tls-cert-file="$PKI/apiserver.crt" \
+  --tls-private-key-file="$PKI/apiserver.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+  --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+  --kubelet-certificate-authority="$PKI/ca.crt" \
+  --kubelet-preferred-address-types=InternalIP \
+  --endpoint-reconciler-type=none \
+  --authorization-mode=Node,RBAC \
+  --allow-privileged=true \
+  --service-cluster-ip-range=10.96.0.0/16 \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$PKI/sa.pub" \
+  --service-account-signing-key-file="$PKI/sa.key" \
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+  --proxy-client-key-file="$PKI/front-proxy-client.key" \
+  --enable-admission-plugins=NodeRestriction \
+  --audit-policy-file="$KGATE_ENV_ROOT/test/env/audit-policy.yaml" \
+  --audit-log-path="$AUDIT_LOG" \
+  --audit-log-maxsize=200 \
+  --audit-log-maxbackup=2 \
+  --event-ttl=1h \
+  --profiling=false
+wait_until kube-apiserver "kube-apiserver /readyz" bash -c "[[ \"\$(curl -sS --max-time 2 --cacert '$PKI/ca.crt' --cert '$PKI/admin.crt' --key '$PKI/admin.key' '$APISERVER_URL/readyz')\" == ok ]]"
+log "kube-apiserver ready after $(elapsed)"
+
+# ---------------------------------------------------------------- the rest, in parallel
+log "starting kube-controller-manager, kube-scheduler, node agent and kwok"
+start kube-controller-manager \
+  --kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$KCM_PORT" \
+  --tls-cert-file="$PKI/kube-controller-manager-server.crt" \
+  --tls-private-key-file="$PKI/kube-controller-manager-server.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+  --leader-elect=false \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$PKI/sa.key" \
+  --root-ca-file="$PKI/ca.crt" \
+  --cluster-name=kgate-local \
+  --profiling=false
+start kube-scheduler \
+  --kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+  --authentication-kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+  --authorization-kubeconfig="$PKI/kube-scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$SCHEDULER_PORT" \
+  --tls-cert-file="$PKI/kube-scheduler-server.crt" \
+  --tls-private-key-file="$PKI/kube-scheduler-server.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+  --leader-elect=false \
+  --profiling=false
+start nodeagent \
+  --kubeconfig="$PKI/nodeagent.kubeconfig" \
+  --listen="127.0.0.1:$NODEAGENT_PORT" \
+  --tls-cert-file="$PKI/node.crt" \
+  --tls-private-key-file="$PKI/node.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --pod-log-dir="$NODE_LOG_DIR" \
+  --pod-dir="$ENV_DIR/pods" \
+  --node-selector=type=kwok
+# A lease left by an earlier kwok (another random identity) would keep this
+# one off those nodes until it expires (40s): remove them first.
+kubectl_ delete leases -n kube-node-lease --all --ignore-not-found >/dev/null || fail "deleting old node leases failed" kube-apiserver
+start kwok \
+  --kubeconfig="$PKI/kwok.kubeconfig" \
+  --config="$TOOLS_BIN/kwok-stages.yaml" \
+  --manage-all-nodes=true \
+  --node-ip=127.0.0.1 \
+  --node-port="$NODEAGENT_PORT" \
+  --server-address="127.0.0.1:$KWOK_PORT" \
+  --tls-cert-file="$PKI/node.crt" \
+  --tls-private-key-file="$PKI/node.key" \
+  --node-lease-duration-seconds=40 \
+  --cidr=10.244.0.1/16
+
+# slapd (another script's business) starts alongside; checked at the end.
+slapd_job=""
+if [[ -x "$SLAPD_SH" ]]; then
+  log "starting slapd (test/env/slapd.sh start)"
+  "$SLAPD_SH" start >"$LOGS/slapd-start.out" 2>&1 &
+  slapd_job=$!
+fi
+
+# ---------------------------------------------------------------- nodes and seed workloads
+nodes_yaml() {
+  local i
+  for ((i = 0; i < NODE_COUNT; i++)); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    beta.kubernetes.io/arch: amd64
+    beta.kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/role: agent
+    node-role.kubernetes.io/agent: ""
+    type: kwok
+spec:
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
+EOF
+  done
+}
+apply_out="$(nodes_yaml | kubectl_ apply -f - 2>&1)" || fail "creating the kwok nodes failed: $apply_out" kube-apiserver
+# A bare pod is refused until the controller manager has created its
+# namespace's default service account: apply again until then.
+deadline=$((SECONDS + UP_TIMEOUT))
+until apply_out="$(kubectl_ apply -f "$KGATE_ENV_ROOT/test/env/seed.yaml" 2>&1)"; do
+  if ! grep -q 'service account' <<<"$apply_out" || ((SECONDS >= deadline)); then
+    fail "applying test/env/seed.yaml failed: $apply_out" kube-controller-manager
+  fi
+  check_alive kube-controller-manager
+  sleep 0.5
+done
+
+nodes_ready() {
+  local out
+  out="$(kubectl_ get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{" "}{end}')" || return 1
+  [[ "$(grep -o '=True' <<<"$out" | wc -l)" -ge "$NODE_COUNT" ]]
+}
+wait_until kwok "kwok nodes to be Ready" nodes_ready
+log "nodes Ready after $(elapsed)"
+wait_until nodeagent "node agent /healthz" curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://127.0.0.1:$NODEAGENT_PORT/healthz"
+
+# seed_ready: every Deployment and StatefulSet has all replicas ready, and every
+# seed pod is Running and Ready.
+seed_ready() {
+  local wl pods
+  wl="$(kubectl_ get deploy,statefulset -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.replicas} {.status.readyReplicas}{"\n"}{end}')" || return 1
+  [[ -n "$wl" ]] || return 1
+  awk '$2 != $3 {bad=1} END {exit bad}' <<<"$wl" || return 1
+  pods="$(kubectl_ get pods -A -l kgate.dev/seed=true -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" || return 1
+  [[ -n "$pods" ]] && awk '$2 != "Running" || $3 != "True" {bad=1} END {exit bad}' <<<"$pods"
+}
+deadline=$((SECONDS + UP_TIMEOUT))
+until seed_ready; do
+  check_alive "${COMPONENTS[@]}"
+  if ((SECONDS >= deadline)); then
+    kubectl_ get deploy,statefulset,pods -A -o wide >&2 || true
+    fail "timed out after ${UP_TIMEOUT}s waiting for the seed workloads to be Running and Ready" kube-controller-manager
+  fi
+  sleep 0.3
+done
+
+# sandbox/quiet has "restarted once" (restartCount 1, current log 1.log), so
+# tests of --previous have a previous container: they write its 0.log.
+read -r quiet_uid quiet_restarts < <(kubectl_ get pod -n sandbox quiet \
+  -o jsonpath='{.metadata.uid} {.status.containerStatuses[0].restartCount}{"\n"}') || fail "reading sandbox/quiet failed" kube-apiserver
+if [[ "$quiet_restarts" == 0 ]]; then
+  now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  kubectl_ patch pod quiet -n sandbox --subresource=status --type=json -p "[
+    {\"op\": \"replace\", \"path\": \"/status/containerStatuses/0/restartCount\", \"value\": 1},
+    {\"op\": \"add\", \"path\": \"/status/containerStatuses/0/lastState\", \"value\":
+      {\"terminated\": {\"exitCode\": 1, \"reason\": \"Error\", \"startedAt\": \"$now\", \"finishedAt\": \"$now\"}}}]" >/dev/null ||
+    fail "marking sandbox/quiet as restarted failed" kube-apiserver
+fi
+wait_until nodeagent "the node agent to create sandbox/quiet's log file" \
+  test -f "$NODE_LOG_DIR/sandbox_quiet_${quiet_uid}/main/1.log"
+
+check_alive "${COMPONENTS[@]}"
+if [[ -n "$slapd_job" ]]; then
+  if ! wait "$slapd_job"; then
+    cat "$LOGS/slapd-start.out" >&2
+    fail "test/env/slapd.sh start failed"
+  fi
+  cat "$LOGS/slapd-start.out" >&2
+fi
+log "local environment is up after $(elapsed): $APISERVER_URL"
+log "  source $ENV_DIR/env.sh   # KUBECONFIG, KGATE_TOOLS_BIN, KGATE_AUDIT_LOG, ..."
