@@ -1,53 +1,80 @@
 #!/usr/bin/env bash
 # demo.sh: the tour `make demo` gives a newcomer, against the local environment
-# that `make env-up` started. Every command shown is run for real.
+# that `make env-up` started. Every command shown is run for real. kgate's
+# files for the demo live in .localenv/demo, never in your own config dir.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ENV_DIR="${KGATE_ENV_DIR:-$ROOT/.localenv}"
+DEMO="$ENV_DIR/demo"
+mkdir -p "$DEMO"
+cat >"$DEMO/env.sh" <<EOT
+# Source this file to keep using kgate against the local environment.
 source "$ENV_DIR/env.sh"
-[[ -f "$ENV_DIR/ldap.env" ]] && { set -a; source "$ENV_DIR/ldap.env"; set +a; }
-export PATH="$ROOT/bin:$PATH"
+export KGATE_CONFIG_DIR="$DEMO/config" KGATE_CACHE_DIR="$DEMO/cache" KGATE_STATE_DIR="$DEMO/state"
+export KGATE_POLICY_SOURCE="$ROOT/examples/policy.yaml"
+export PATH="$ROOT/bin:\$PATH"
+EOT
+# shellcheck disable=SC1091
+source "$DEMO/env.sh"
+set -a
+# shellcheck disable=SC1091
+[[ -f "$ENV_DIR/ldap.env" ]] && source "$ENV_DIR/ldap.env"
+set +a
 
 bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'
 [[ -t 1 ]] || { bold=; dim=; off=; }
 step() { printf '\n%s# %s%s\n' "$dim" "$*" "$off"; }
-show() { printf '%s$ %s%s\n' "$bold" "$*" "$off"; "$@" || printf '%s(exit %d)%s\n' "$dim" "$?" "$off"; }
-
-[[ -f "$ROOT/test/demo.d/login.sh" ]] && source "$ROOT/test/demo.d/login.sh"
+quote() { local a out=(); for a in "$@"; do if [[ "$a" =~ [[:space:]\$\'\"] ]]; then out+=("'${a//\'/\'\\\'\'}'"); else out+=("$a"); fi; done; printf '%s' "${out[*]}"; }
+show() { printf '%s$ %s%s\n' "$bold" "$(quote "$@")" "$off"; "$@" || printf '%s(exit %d)%s\n' "$dim" "$?" "$off"; }
 
 step "kgate is one binary; this one was just built"
 show kgate version
 
+# shellcheck disable=SC1091
+source "$ROOT/test/demo.d/login.sh"
+
+step "the policy ($KGATE_POLICY_SOURCE) says which projects alice is in, and her role there"
+show kgate projects
+show kgate project use payments
+
 step "list pods the way kubectl does (the API server renders the table)"
-show kgate get pods -n payments
+show kgate get pods
 
 step "several kinds at once, TYPE/NAME, and more columns"
-show kgate get deploy/web svc/web -n payments -o wide
-
-step "a label selector across namespaces"
-show kgate get pods -A -l app=web
-
-step "names only, for scripts"
-show kgate get pods -n search-prod -o name
+show kgate get deploy/web svc/web -o wide
 
 step "describe uses kubectl's own describers, events included"
-show kgate describe deploy/web -n payments
+show kgate describe deploy/web
+
+step "logs of every pod of a deployment, prefixed per pod and container (-f follows; stopped after 3s here)"
+show timeout --preserve-status -s INT 3 kgate logs -f deploy/web --all-containers --tail 2
+
+step "exec: the remote command's exit code becomes kgate's"
+show kgate exec deploy/web -- sh -c 'echo "hello from $HOSTNAME"; exit 3'
+
+step "alice is not in project search: refused before anything reaches the cluster, with the reason"
+show kgate get pods -n search-prod
+show kgate can-i exec pods -n search-prod --why
+
+step "scale, then a delete that the API server checks without doing (--dry-run=server)"
+show kgate scale deploy/web --replicas=3 --wait --timeout 60s
+show kgate scale deploy/web --replicas=2
+show kgate delete pod -l app=web --dry-run=server
 
 step "errors say what happened and exit with a code scripts can branch on"
-show kgate get pod no-such-pod -n payments
+show kgate get pod no-such-pod
 show kgate get frobnicators
 
-for f in "$ROOT"/test/demo.d/[0-9]*.sh; do
-  [[ -f "$f" ]] && source "$f"
-done
+step "every decision, allowed or denied, is one line of $KGATE_STATE_DIR/audit.log"
+show tail -n 2 "$KGATE_STATE_DIR/audit.log"
 
 cat <<EOT
 
-${bold}The local environment is still running.${off} Keep using it:
+${bold}The local environment is still running.${off} Keep using it as alice:
 
-  source $ENV_DIR/env.sh      # sets KUBECONFIG (and kgate's settings) for this shell
-  export PATH=$ROOT/bin:\$PATH
+  source $DEMO/env.sh
   kgate get pods -A
+  kgate login -u bob      # password bob-s3cret: a guest of payments
 
 Stop it with:  make env-down
 EOT

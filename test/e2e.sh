@@ -7,7 +7,7 @@ cd "$ROOT"
 started=0
 cleanup() { if (( started )); then bash test/env/down.sh || true; fi; }
 trap cleanup EXIT
-if ! bash test/env/up.sh --check >/dev/null 2>&1; then
+if ! bash test/env/status.sh >/dev/null 2>&1; then
   bash test/env/up.sh
   started=1
 fi
