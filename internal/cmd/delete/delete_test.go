@@ -1,0 +1,45 @@
+package delete
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+)
+
+func parse(t *testing.T, args ...string) (*Options, error) {
+	t.Helper()
+	io, _, _, _ := iostreams.Test()
+	var got *Options
+	cmd := NewCmdDelete(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	return got, cmd.Execute()
+}
+
+func TestFlags(t *testing.T) {
+	o, err := parse(t, "pod/a", "--now", "--cascade=foreground", "--dry-run=server", "-y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.GracePeriod != 1 || o.Cascade != "foreground" || o.DryRun != "server" || !o.Yes {
+		t.Fatalf("%+v", o)
+	}
+	if o, _ = parse(t, "pods", "-l", "a=b", "--all"); !o.All {
+		t.Fatal("--all with a selector is allowed")
+	}
+	for _, args := range [][]string{
+		{"pods", "--all"},
+		{"pod/a", "--dry-run=maybe"},
+		{"pod/a", "--cascade=sideways"},
+		{"pod/a", "--now", "--grace-period=5"},
+	} {
+		_, err := parse(t, args...)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}

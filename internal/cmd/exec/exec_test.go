@@ -1,0 +1,93 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"reflect"
+	"testing"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+)
+
+func parse(t *testing.T, env string, args ...string) (*Options, error) {
+	t.Helper()
+	t.Setenv("KGATE_EXEC_TRANSPORT", env)
+	io, _, _, _ := iostreams.Test()
+	var got *Options
+	cmd := NewCmdExec(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	return got, cmd.Execute()
+}
+
+func TestParse(t *testing.T) {
+	o, err := parse(t, "", "-it", "deploy/web", "-c", "app", "--", "sh", "-c", "echo hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Target != "deploy/web" || o.Container != "app" || !o.Stdin || !o.TTY || o.Transport != TransportAuto ||
+		!reflect.DeepEqual(o.Command, []string{"sh", "-c", "echo hi"}) {
+		t.Fatalf("%+v", o)
+	}
+	if o, _ = parse(t, "spdy", "p", "--", "true"); o.Transport != TransportSPDY {
+		t.Errorf("env transport: %s", o.Transport)
+	}
+	if o, _ = parse(t, "spdy", "p", "--transport", "websocket", "--", "true"); o.Transport != TransportWebSocket {
+		t.Errorf("flag beats env: %s", o.Transport)
+	}
+	for _, args := range [][]string{{}, {"p"}, {"p", "ls"}, {"--", "ls"}, {"a", "b", "--", "ls"}, {"p", "--transport", "x", "--", "ls"}} {
+		_, err := parse(t, "", args...)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+func TestResolveTarget(t *testing.T) {
+	r, n, err := ResolveTarget("web-1")
+	if err != nil || r.GVR.Resource != "pods" || n != "web-1" {
+		t.Fatal(r, n, err)
+	}
+	r, n, err = ResolveTarget("sts/db")
+	if err != nil || r.GVR.Resource != "statefulsets" || n != "db" {
+		t.Fatal(r, n, err)
+	}
+	for _, bad := range []string{"deploy/", "a/b/c", "widgets/x"} {
+		if _, _, err := ResolveTarget(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+// An exec the policy refuses never resolves the pod or opens a stream.
+func TestDeniedBeforeAnyRequest(t *testing.T) {
+	io, _, _, _ := iostreams.Test()
+	ex := &recordingExecutor{}
+	o := &Options{
+		IO: io, Target: "web-1", Command: []string{"true"}, Transport: TransportAuto, Executor: ex,
+		Namespace: func() (string, bool, error) { return "payments", true, nil },
+		Authorize: func(ctx context.Context, ns, name string, cmd []string, interactive bool) (context.Context, error) {
+			return ctx, errs.ForbiddenErrorf("no")
+		},
+		KubeClient: nil, // any use would panic
+	}
+	err := execRun(context.Background(), o)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindForbidden || ex.called {
+		t.Fatalf("err %v, executor called %v", err, ex.called)
+	}
+}
+
+type recordingExecutor struct{ called bool }
+
+func (r *recordingExecutor) Execute(context.Context, *rest.Config, string, *url.URL, remotecommand.StreamOptions) error {
+	r.called = true
+	return nil
+}

@@ -1,0 +1,50 @@
+package scale
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+)
+
+func parse(t *testing.T, args ...string) (*Options, error) {
+	t.Helper()
+	io, _, _, _ := iostreams.Test()
+	var got *Options
+	cmd := NewCmdScale(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	return got, cmd.Execute()
+}
+
+func TestFlags(t *testing.T) {
+	o, err := parse(t, "deploy/web", "--replicas=3", "--current-replicas=2", "--timeout=30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Replicas != 3 || o.CurrentReplicas != 2 || !o.Wait || o.Timeout != 30*time.Second {
+		t.Fatalf("%+v", o)
+	}
+	if o, _ = parse(t, "deploy/web", "--replicas=0"); o.CurrentReplicas != -1 || o.Wait {
+		t.Fatalf("defaults: %+v", o)
+	}
+	for _, args := range [][]string{
+		{"deploy/web"},
+		{"deploy/web", "--replicas=-1"},
+		{"deploy/web", "--replicas=1", "--current-replicas=-2"},
+		{"deploy/web", "--replicas=1", "--dry-run=maybe"},
+	} {
+		_, err := parse(t, args...)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+	// pflag's own parse error; the root command turns it into exit 2 (e2e TestScale).
+	if _, err := parse(t, "deploy/web", "--replicas=x"); err == nil {
+		t.Error("--replicas=x: want an error")
+	}
+}
