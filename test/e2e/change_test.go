@@ -224,8 +224,12 @@ func TestDeletePrompt(t *testing.T) {
 		t.Fatalf("answering no:\n%s", tm.screen())
 	}
 	tm.send("clear", "Enter")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(tm.screen(), "[y/N]") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	tm.send(fmt.Sprintf("%s delete cm/ask-yes -n sandbox; echo code=$?", kgateBin), "Enter")
-	if !tm.waitFor("[y/N]", 15*time.Second) {
+	if !tm.waitFor("configmap/ask-yes", 15*time.Second) || !tm.waitFor("[y/N]", 15*time.Second) {
 		t.Fatalf("no prompt:\n%s", tm.screen())
 	}
 	tm.send("y", "Enter")
