@@ -60,6 +60,9 @@ func main() {
 					{name: "kubectl", argv: []string{kubectl, "get", "pods", "-n", ns}},
 					{name: "raw GET", fn: rawGet("/api/v1/namespaces/" + ns + "/pods")},
 				}
+				if c := curlGet("/api/v1/namespaces/" + ns + "/pods"); c != nil {
+					cmds = append(cmds, command{name: "curl GET", argv: c})
+				}
 				all[name] = measure(cmds, *runs)
 				order = append(order, name)
 			}
@@ -172,9 +175,39 @@ func rawGet(path string) func() error {
 	}
 }
 
+// curlGet returns a curl command line for path with the kubeconfig's
+// credentials: a raw GET as a separate process, like kgate and kubectl.
+func curlGet(path string) []string {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		return nil
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), nil).ClientConfig()
+	if err != nil {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "kgate-bench-")
+	if err != nil {
+		return nil
+	}
+	file := func(name string, data []byte, path string) string {
+		if path != "" {
+			return path
+		}
+		p := dir + "/" + name
+		_ = os.WriteFile(p, data, 0o600)
+		return p
+	}
+	return []string{curl, "-sSf", "-o", "/dev/null",
+		"--cacert", file("ca.crt", cfg.CAData, cfg.CAFile),
+		"--cert", file("client.crt", cfg.CertData, cfg.CertFile),
+		"--key", file("client.key", cfg.KeyData, cfg.KeyFile),
+		cfg.Host + path}
+}
+
 func report(w io.Writer, order []string, all map[string]map[string]result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tCOMMAND\tMEDIAN\tP90\tPEAK RSS\tvs kubectl\tvs raw GET")
+	fmt.Fprintln(tw, "SCENARIO\tCOMMAND\tMEDIAN\tP90\tPEAK RSS\tvs kubectl\tvs raw GET\tvs curl GET")
 	for _, sc := range order {
 		rs := all[sc]
 		names := make([]string, 0, len(rs))
@@ -182,7 +215,7 @@ func report(w io.Writer, order []string, all map[string]map[string]result) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		base, raw := median(rs["kubectl"].wall), median(rs["raw GET"].wall)
+		base, raw, curl := median(rs["kubectl"].wall), median(rs["raw GET"].wall), median(rs["curl GET"].wall)
 		for _, n := range names {
 			r := rs[n]
 			m := median(r.wall)
@@ -190,7 +223,7 @@ func report(w io.Writer, order []string, all map[string]map[string]result) {
 			if r.maxRSS > 0 {
 				rss = fmt.Sprintf("%.1f MiB", float64(r.maxRSS)/1024)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f ms\t%.1f ms\t%s\t%s\t%s\n", sc, n, ms(m), ms(pct(r.wall, 0.9)), rss, ratio(m, base), ratio(m, raw))
+			fmt.Fprintf(tw, "%s\t%s\t%.1f ms\t%.1f ms\t%s\t%s\t%s\t%s\n", sc, n, ms(m), ms(pct(r.wall, 0.9)), rss, ratio(m, base), ratio(m, raw), ratio(m, curl))
 		}
 	}
 	tw.Flush()
