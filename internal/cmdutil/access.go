@@ -206,6 +206,24 @@ func (sc Scope) List(ctx context.Context, client *kube.Client, r kube.Resource, 
 	return items, nil
 }
 
+// Names lists only the names of r's objects within the scope, with
+// metadata-only responses (for -o name).
+func (sc Scope) Names(ctx context.Context, client *kube.Client, r kube.Resource, lo kube.ListOptions) ([]kube.RowMeta, error) {
+	var out []kube.RowMeta
+	for _, ns := range sc.Namespaces {
+		l, err := client.Names(ctx, r, ns, lo)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range l {
+			if sc.Keep == nil || sc.Keep(m.Name) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
+}
+
 // myNamespaces returns the namespaces of the user's projects, sorted. Exact
 // names are taken as they are; globs are matched against the cluster's
 // namespaces, which are listed only when there is a glob.

@@ -256,3 +256,53 @@ func LabelsOf(row metav1.TableRow) map[string]string {
 	_ = json.Unmarshal(row.Object.Raw, &m)
 	return m.Metadata.Labels
 }
+
+// metadataAccept asks for object metadata only, the smallest list the API
+// server can send.
+const metadataAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+
+// Names lists the names (and namespaces) of r's objects with metadata-only
+// responses, following continue tokens.
+func (c *Client) Names(ctx context.Context, r Resource, namespace string, opts ListOptions) ([]RowMeta, error) {
+	var out []RowMeta
+	cont := ""
+	for {
+		req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", metadataAccept)
+		if opts.LabelSelector != "" {
+			req = req.Param("labelSelector", opts.LabelSelector)
+		}
+		if opts.FieldSelector != "" {
+			req = req.Param("fieldSelector", opts.FieldSelector)
+		}
+		if opts.ChunkSize > 0 {
+			req = req.Param("limit", strconv.FormatInt(opts.ChunkSize, 10))
+		}
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		body, err := req.Do(ctx).Raw()
+		if err != nil {
+			if _, derr := decodeTable(body, err); derr != nil {
+				return nil, derr
+			}
+			return nil, err
+		}
+		var l struct {
+			Metadata struct {
+				Continue string `json:"continue"`
+			} `json:"metadata"`
+			Items []struct {
+				Metadata RowMeta `json:"metadata"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(body, &l); err != nil {
+			return nil, fmt.Errorf("decoding the server's list: %w", err)
+		}
+		for _, it := range l.Items {
+			out = append(out, it.Metadata)
+		}
+		if cont = l.Metadata.Continue; cont == "" {
+			return out, nil
+		}
+	}
+}

@@ -52,7 +52,8 @@ type Decision struct {
 	// for a denial, who the project's admins are.
 	Reason string
 	// Admins are whom to ask for access: the admins of the namespace's
-	// projects, or the super admins.
+	// projects, or the super admins. The slice may be shared: do not
+	// modify it.
 	Admins []string
 }
 
@@ -85,13 +86,17 @@ func (p *Policy) isSuper(n identity) bool {
 
 // Needed returns the role a request needs in the namespace's project.
 func Needed(verb, resource, subresource string) Role {
-	switch strings.ToLower(subresource) {
+	return needed(strings.ToLower(verb), strings.ToLower(resource), strings.ToLower(subresource))
+}
+
+func needed(verb, resource, subresource string) Role {
+	switch subresource {
 	case "exec", "attach", "portforward", "proxy":
 		return RoleAdmin
 	}
-	switch strings.ToLower(verb) {
+	switch verb {
 	case VerbGet, VerbList, VerbWatch, VerbDescribe, VerbLogs:
-		if strings.ToLower(resource) == "secrets" {
+		if resource == "secrets" {
 			return RoleAdmin
 		}
 		return RoleGuest
@@ -103,15 +108,14 @@ func Needed(verb, resource, subresource string) Role {
 // the policy, the identity and the request.
 func (p *Policy) Decide(id Identity, req Request) Decision {
 	n := id.normalize()
-	d := Decision{Needed: Needed(req.Verb, req.Resource, req.Subresource)}
+	req.Verb, req.Resource, req.Subresource = strings.ToLower(req.Verb), strings.ToLower(req.Resource), strings.ToLower(req.Subresource)
+	d := Decision{Needed: needed(req.Verb, req.Resource, req.Subresource)}
 	ns := req.Namespace
-	if strings.EqualFold(req.Resource, "namespaces") {
-		verb := strings.ToLower(req.Verb)
-		if req.Name == "" && (verb == VerbList || verb == VerbWatch) {
+	if req.Resource == "namespaces" {
+		if req.Name == "" && (req.Verb == VerbList || req.Verb == VerbWatch) {
 			// Anyone may list namespaces; the caller shows only those
 			// NamespacesVisible returns.
 			d.Allowed, d.Needed = true, RoleNone
-			d.Held = RoleNone
 			if p.isSuper(n) {
 				d.Held, d.SuperAdmin = RoleAdmin, true
 			}
@@ -131,13 +135,14 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	if ns != "" {
 		owners = p.projectsOf(ns, buf[:0])
 	}
+	// Each reason is built with one allocation, sized for its kind.
 	var m msg
-	m.Grow(160)
 	if p.isSuper(n) {
 		d.Allowed, d.Held, d.SuperAdmin = true, RoleAdmin, true
 		if len(owners) > 0 {
 			d.Project = p.Projects[owners[0]].Name
 		}
+		m.Grow(64)
 		m.WriteString("user ")
 		m.quote(n.name)
 		m.WriteString(" is a super admin")
@@ -145,6 +150,7 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 		return d
 	}
 	if ns == "" || len(owners) == 0 {
+		m.Grow(256)
 		if ns == "" {
 			m.action(req)
 			m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
@@ -161,8 +167,6 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 		d.Reason = m.String()
 		return d
 	}
-	m.WriteString("user ")
-	m.quote(n.name)
 	best := owners[0]
 	for _, i := range owners {
 		if r := p.Projects[i].roleOf(n.user, n.groups); r > d.Held {
@@ -171,6 +175,13 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	}
 	d.Project = p.Projects[best].Name
 	d.Allowed = d.Held >= d.Needed
+	if d.Allowed {
+		m.Grow(128)
+	} else {
+		m.Grow(256)
+	}
+	m.WriteString("user ")
+	m.quote(n.name)
 	if d.Held > RoleNone {
 		m.WriteString(" is ")
 		m.WriteString(article(d.Held))
@@ -194,8 +205,12 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	m.quote(ns)
 	m.WriteByte(')')
 	if !d.Allowed {
-		for _, i := range owners {
-			d.Admins = append(d.Admins, memberList(p.Projects[i].Admins)...)
+		if len(owners) == 1 {
+			d.Admins = p.Projects[best].adminList()
+		} else {
+			for _, i := range owners {
+				d.Admins = append(d.Admins, p.Projects[i].adminList()...)
+			}
 		}
 		m.WriteString("; ")
 		m.action(req)
@@ -238,11 +253,12 @@ func (m *msg) list(names []string) {
 	}
 }
 
-// action writes what a request does: "exec pods/web-1", "get secrets".
+// action writes what a request (lower-cased) does: "exec pods/web-1",
+// "get secrets".
 func (m *msg) action(req Request) {
-	m.WriteString(strings.ToLower(req.Verb))
+	m.WriteString(req.Verb)
 	m.WriteByte(' ')
-	m.WriteString(strings.ToLower(req.Resource))
+	m.WriteString(req.Resource)
 	if req.Name != "" {
 		m.WriteByte('/')
 		m.WriteString(req.Name)

@@ -57,7 +57,7 @@ func (e *Error) Error() string {
 // Parse reads and validates a policy document and compiles it for Decide.
 // file names the document in errors ("policy.yaml:12: projects.payments...").
 func Parse(file string, data []byte) (*Policy, error) {
-	ps := &parser{file: file, budget: 64*len(data) + 1024}
+	ps := &parser{file: file, budget: 16*len(data) + 4096}
 	pol := ps.document(data)
 	if len(ps.problems) > 0 {
 		sort.SliceStable(ps.problems, func(i, j int) bool { return ps.problems[i].Line < ps.problems[j].Line })

@@ -83,11 +83,11 @@ func TestParseErrors(t *testing.T) {
 func aliasBomb() string {
 	var b strings.Builder
 	b.WriteString("version: 1\nx: &p {namespaces: [")
-	for i := 0; i < 1000; i++ {
+	for i := 0; i < 600; i++ {
 		fmt.Fprintf(&b, "n%d,", i)
 	}
 	b.WriteString("]}\nprojects:\n")
-	for i := 0; i < 5000; i++ {
+	for i := 0; i < 600; i++ {
 		fmt.Fprintf(&b, "  p%d: *p\n", i)
 	}
 	return b.String()

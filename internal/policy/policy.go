@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Role is what a user may do in a project. Roles are ordered: an admin is
@@ -65,6 +66,14 @@ type Project struct {
 	globs                   []glob // Namespaces, compiled
 	adminUsers, adminGroups nameSet
 	guestUsers, guestGroups nameSet
+	// admins lists the admins for messages, built on the first denial.
+	adminsOnce sync.Once
+	admins     []string
+}
+
+func (pr *Project) adminList() []string {
+	pr.adminsOnce.Do(func() { pr.admins = memberList(pr.Admins) })
+	return pr.admins
 }
 
 // Policy is a parsed, validated and compiled policy document. It is

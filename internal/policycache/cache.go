@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,9 +42,13 @@ type Options struct {
 	// Source is a file path, an https:// URL or configmap://NAMESPACE/NAME.
 	Source string
 	// CAFile verifies an https:// source; empty means the system roots.
-	CAFile   string
-	TTL      time.Duration
-	MaxStale time.Duration
+	CAFile string
+	// HTTPClient, when set, fetches an https:// source instead of a client
+	// built from CAFile (gateway mode: the gateway's policy, with the
+	// session's token).
+	HTTPClient *http.Client
+	TTL        time.Duration
+	MaxStale   time.Duration
 	// Timeout bounds one fetch.
 	Timeout time.Duration
 	// Dir is the cache directory (config.Paths.CacheDir).

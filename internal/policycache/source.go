@@ -48,9 +48,12 @@ func parseSource(spec string, o Options) (source, error) {
 	case spec == "":
 		return nil, errors.New("no policy source is configured")
 	case strings.HasPrefix(spec, "https://"):
-		hc, err := httpClient(o)
-		if err != nil {
-			return nil, err
+		hc := o.HTTPClient
+		if hc == nil {
+			var err error
+			if hc, err = httpClient(o); err != nil {
+				return nil, err
+			}
 		}
 		return &httpsSource{url: spec, client: hc}, nil
 	case strings.HasPrefix(spec, "http://"):

@@ -2,6 +2,7 @@
 package get
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -275,6 +276,9 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 }
 
 func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
+	if _, isName := p.(*cliprinters.NamePrinter); isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) {
+		return getNames(ctx, opts, client, targets, scopes, lo)
+	}
 	var items []unstructured.Unstructured
 	var failures []error
 	single := len(targets) == 1 && len(targets[0].Names) == 1
@@ -362,6 +366,25 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 		}
 	}
 	return errs.Join(failures)
+}
+
+// getNames prints TYPE/NAME lines from metadata-only lists: -o name for
+// scripts, without fetching whole objects.
+func getNames(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, lo kube.ListOptions) error {
+	w := bufio.NewWriter(opts.IO.Out)
+	for i, t := range targets {
+		l, err := scopes[i].Names(ctx, client, t.Resource, lo)
+		if err != nil {
+			return err
+		}
+		for _, m := range l {
+			w.WriteString(t.Resource.Qualified())
+			w.WriteByte('/')
+			w.WriteString(m.Name)
+			w.WriteByte('\n')
+		}
+	}
+	return w.Flush()
 }
 
 func joinSel(a, b string) string {
