@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,8 +19,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -40,7 +44,7 @@ type result struct {
 
 func main() {
 	runs := flag.Int("runs", 15, "runs of each command per scenario")
-	scenarios := flag.String("scenarios", "get-pods", "comma-separated scenarios: get-pods")
+	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()
 
@@ -66,6 +70,35 @@ func main() {
 				all[name] = measure(cmds, *runs)
 				order = append(order, name)
 			}
+		case "completion":
+			// What a shell runs on `kgate exec <TAB>`: pod names in a namespace
+			// of 1,000 pods, after the session and policy checks. Target: 100 ms.
+			ns := envOr("BENCH_COMPLETION_NAMESPACE", "bench-1000")
+			name := "complete exec -n " + ns
+			all[name] = measure([]command{
+				{name: "kgate", argv: []string{kgate, "__complete", "exec", "-n", ns, ""}},
+				{name: "kubectl", argv: []string{kubectl, "__complete", "exec", "-n", ns, ""}},
+			}, *runs)
+			order = append(order, name)
+		case "exec":
+			name := "exec -- true"
+			all[name] = measure([]command{
+				{name: "kgate", argv: []string{kgate, "exec", "-n", "sandbox", "quiet", "--", "true"}},
+				{name: "kubectl", argv: []string{kubectl, "exec", "-n", "sandbox", "quiet", "--", "true"}},
+			}, *runs)
+			order = append(order, name)
+		case "logs":
+			mb := 200
+			restore := bigLog(mb)
+			name := fmt.Sprintf("logs (%d MB)", mb)
+			all[name] = measure([]command{
+				{name: "kgate", argv: []string{kgate, "logs", "-n", "sandbox", "quiet"}},
+				{name: "kubectl", argv: []string{kubectl, "logs", "-n", "sandbox", "quiet"}},
+			}, max(3, *runs/4))
+			order = append(order, name)
+			restore()
+		case "logs-follow":
+			followReport(kgate, kubectl)
 		default:
 			fatal("unknown scenario " + sc)
 		}
@@ -173,6 +206,105 @@ func rawGet(path string) func() error {
 		}
 		return nil
 	}
+}
+
+// bigLog swaps sandbox/quiet's current log for one of mb megabytes (the
+// node agent writes no lines of its own for that pod) and returns a func
+// that puts the old one back.
+func bigLog(mb int) func() {
+	dirs, _ := filepath.Glob(filepath.Join(os.Getenv("KGATE_NODE_LOG_DIR"), "sandbox_quiet_*", "main"))
+	if len(dirs) != 1 {
+		fatal("cannot find the log directory of sandbox/quiet")
+	}
+	logs, _ := filepath.Glob(filepath.Join(dirs[0], "*.log"))
+	sort.Strings(logs)
+	cur := logs[len(logs)-1]
+	orig, err := os.ReadFile(cur)
+	if err != nil {
+		fatal(err.Error())
+	}
+	tmp := cur + ".bench"
+	f, err := os.Create(tmp)
+	if err != nil {
+		fatal(err.Error())
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	ts := time.Now().Add(-time.Hour).UTC()
+	payload := strings.Repeat("x", 200)
+	for i, size := 0, 0; size < mb<<20; i++ {
+		n, _ := fmt.Fprintf(w, "%s stdout F bench %09d %s\n", ts.Add(time.Duration(i)).Format(time.RFC3339Nano), i, payload)
+		size += n
+	}
+	w.Flush()
+	f.Close()
+	if err := os.Rename(tmp, cur); err != nil {
+		fatal(err.Error())
+	}
+	return func() { _ = os.WriteFile(cur, orig, 0o644) }
+}
+
+// followReport follows 50 pods that each write 10 lines a second with
+// kgate and kubectl at once for 15 s, and counts lines and gaps per stream.
+func followReport(kgate, kubectl string) {
+	ns, sel := "bench-logs", "app=logbench"
+	dur := 15 * time.Second
+	run := func(argv []string) (string, error) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		cmd.Stderr = io.Discard
+		if err := cmd.Start(); err != nil {
+			return "", err
+		}
+		time.Sleep(dur)
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		return out.String(), nil
+	}
+	type res struct {
+		lines, streams, gaps int
+	}
+	count := func(out string) res {
+		last := map[string]int{}
+		var r res
+		for _, l := range strings.Split(out, "\n") {
+			// "[pod/NAME/app] NAME/app line N"
+			i := strings.LastIndex(l, " line ")
+			if i < 0 {
+				continue
+			}
+			n, err := strconv.Atoi(l[i+6:])
+			if err != nil {
+				continue
+			}
+			key := l[:i]
+			if k := strings.Index(key, "] "); k >= 0 {
+				key = key[k+2:]
+			}
+			if p, ok := last[key]; ok && n != p+1 {
+				r.gaps++
+			}
+			last[key] = n
+			r.lines++
+		}
+		r.streams = len(last)
+		return r
+	}
+	var kg, kc string
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		kg, _ = run([]string{kgate, "logs", "-f", "-n", ns, "-l", sel, "--tail", "0", "--max-log-requests", "60"})
+	}()
+	go func() {
+		defer wg.Done()
+		kc, _ = run([]string{kubectl, "logs", "-f", "-n", ns, "-l", sel, "--tail", "0", "--prefix", "--max-log-requests", "60"})
+	}()
+	wg.Wait()
+	a, b := count(kg), count(kc)
+	fmt.Printf("logs -f -l across 50 pods for %s: kgate %d lines from %d streams, %d gaps; kubectl %d lines from %d streams, %d gaps\n",
+		dur, a.lines, a.streams, a.gaps, b.lines, b.streams, b.gaps)
 }
 
 // curlGet returns a curl command line for path with the kubeconfig's
