@@ -46,3 +46,14 @@ type Factory struct {
 	// reaches the cluster; see AuthorizeFunc.
 	Authorize AuthorizeFunc
 }
+
+// OutputFormat returns a func that reads -o (or its config/env value).
+func (f *Factory) OutputFormat() func() (string, error) {
+	return func() (string, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Output, nil
+	}
+}

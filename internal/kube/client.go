@@ -76,20 +76,7 @@ func (c *Client) Table(ctx context.Context, r Resource, namespace string, opts L
 	var all *metav1.Table
 	cont := ""
 	for {
-		req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", tableAccept)
-		if opts.LabelSelector != "" {
-			req = req.Param("labelSelector", opts.LabelSelector)
-		}
-		if opts.FieldSelector != "" {
-			req = req.Param("fieldSelector", opts.FieldSelector)
-		}
-		if opts.ChunkSize > 0 {
-			req = req.Param("limit", strconv.FormatInt(opts.ChunkSize, 10))
-		}
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		t, err := decodeTable(req.Do(ctx).Raw())
+		t, err := decodeTable(c.listRequest(r, namespace, tableAccept, opts, cont).Do(ctx).Raw())
 		if err != nil {
 			return nil, err
 		}
@@ -104,6 +91,24 @@ func (c *Client) Table(ctx context.Context, r Resource, namespace string, opts L
 			return all, nil
 		}
 	}
+}
+
+// listRequest is one page of a list of r in the given representation.
+func (c *Client) listRequest(r Resource, namespace, accept string, opts ListOptions, cont string) *rest.Request {
+	req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", accept)
+	if opts.LabelSelector != "" {
+		req = req.Param("labelSelector", opts.LabelSelector)
+	}
+	if opts.FieldSelector != "" {
+		req = req.Param("fieldSelector", opts.FieldSelector)
+	}
+	if opts.ChunkSize > 0 {
+		req = req.Param("limit", strconv.FormatInt(opts.ChunkSize, 10))
+	}
+	if cont != "" {
+		req = req.Param("continue", cont)
+	}
+	return req
 }
 
 // TableOne gets one object as a Table of one row.
@@ -267,20 +272,7 @@ func (c *Client) Names(ctx context.Context, r Resource, namespace string, opts L
 	var out []RowMeta
 	cont := ""
 	for {
-		req := c.raw.Get().AbsPath(r.Path(namespace, "")).SetHeader("Accept", metadataAccept)
-		if opts.LabelSelector != "" {
-			req = req.Param("labelSelector", opts.LabelSelector)
-		}
-		if opts.FieldSelector != "" {
-			req = req.Param("fieldSelector", opts.FieldSelector)
-		}
-		if opts.ChunkSize > 0 {
-			req = req.Param("limit", strconv.FormatInt(opts.ChunkSize, 10))
-		}
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		body, err := req.Do(ctx).Raw()
+		body, err := c.listRequest(r, namespace, metadataAccept, opts, cont).Do(ctx).Raw()
 		if err != nil {
 			if _, derr := decodeTable(body, err); derr != nil {
 				return nil, derr

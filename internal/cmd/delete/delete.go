@@ -42,13 +42,7 @@ type Options struct {
 // NewCmdDelete returns `kgate delete`; runF replaces the run step in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize}
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "delete (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) [flags]",
 		Short: "Delete objects, after showing what will go (admins only)",

@@ -48,13 +48,7 @@ type Options struct {
 // NewCmdGet returns `kgate get`; runF replaces the run step in tests.
 func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "get (TYPE[,TYPE...] [NAME...] | TYPE/NAME...) [flags]",
 		Short: "List objects, as a table or as JSON/YAML",

@@ -37,13 +37,7 @@ type Project struct {
 // NewCmdProjects returns `kgate projects`; runF replaces the run step in tests.
 func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Identity: func() (policy.Identity, error) { return f.Identity() }, Policy: f.PolicyOnly}
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	opts.Current = func() (string, error) {
 		cfg, err := f.Config()
 		if err != nil {

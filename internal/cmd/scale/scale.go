@@ -41,13 +41,7 @@ type Options struct {
 // NewCmdScale returns `kgate scale`; runF replaces the run step in tests.
 func NewCmdScale(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize, Poll: 500 * time.Millisecond}
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "scale (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) --replicas=N",
 		Short: "Set the replicas of deployments, statefulsets or replicasets (admins only)",

@@ -33,13 +33,7 @@ type Info struct {
 // NewCmdVersion returns `kgate version`; runF replaces the run step in tests.
 func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams}
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print kgate's version",

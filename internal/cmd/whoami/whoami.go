@@ -43,13 +43,7 @@ type Info struct {
 func NewCmdWhoami(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Now: time.Now}
 	opts.Session = func() (*session.Session, error) { return f.Session() }
-	opts.Output = func() (string, error) {
-		cfg, err := f.Config()
-		if err != nil {
-			return "", err
-		}
-		return cfg.Output, nil
-	}
+	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show who you are logged in as",
