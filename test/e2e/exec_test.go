@@ -75,14 +75,22 @@ func newTmux(t *testing.T, u *User, w, h int) *tmux {
 		t.Fatal("tmux is needed for terminal tests (make deps installs it)")
 	}
 	tm := &tmux{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock")}
-	env := []string{}
+	// No history file: bash would write it into HOME while the test removes it.
+	env := []string{"-e", "HISTFILE="}
 	for _, e := range u.Env {
 		env = append(env, "-e", e)
 	}
 	args := append([]string{"new-session", "-d", "-c", t.TempDir(), "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}, env...)
 	args = append(args, "bash", "--norc", "--noprofile")
 	tm.run(args...)
-	t.Cleanup(func() { _ = exec.Command("tmux", "-S", tm.socket, "kill-server").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("tmux", "-S", tm.socket, "kill-server").Run()
+		// kill-server returns before the panes' shells have exited.
+		for i := 0; i < 50 && exec.Command("tmux", "-S", tm.socket, "has-session").Run() == nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+	})
 	return tm
 }
 
