@@ -55,7 +55,8 @@ func versionRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	info := Info{build.Version, build.Commit, build.Date, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
+	v, c, d := build.Get()
+	info := Info{v, c, d, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
 	switch out {
 	case "":
 		fmt.Fprintf(opts.IO.Out, "kgate %s (commit %s, built %s, %s, %s)\n", info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
