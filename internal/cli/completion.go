@@ -19,10 +19,8 @@ import (
 
 	"github.com/kgate/kgate/internal/cmd/completion"
 	"github.com/kgate/kgate/internal/cmdutil"
-	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
-	"github.com/kgate/kgate/internal/policycache"
 )
 
 // completionTimeout bounds everything one completion request does: reading
@@ -105,7 +103,8 @@ func registerCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	c := completion.NewCmdCompletion(f.IOStreams, nil)
 	c.GroupID = "other"
 	root.AddCommand(c)
-	registerCompletionsWith(root, func(cmd *cobra.Command) *completer { return newCompleter(cmd, f) })
+	pre := root.PersistentPreRunE
+	registerCompletionsWith(root, func(cmd *cobra.Command) *completer { return newCompleter(cmd, f, pre) })
 }
 
 // registerCompletionsWith registers completion functions that get their
@@ -151,6 +150,10 @@ func registerCompletionsWith(root *cobra.Command, newC func(cmd *cobra.Command) 
 			return c.contexts(toComplete), cobra.ShellCompDirectiveNoFileComp
 		}),
 		"output": fixed("wide", "json", "yaml", "name", "jsonpath=", "go-template="),
+		// A URL, a duration, a number: no file.
+		"server":          cobra.NoFileCompletions,
+		"request-timeout": cobra.NoFileCompletions,
+		"v":               cobra.NoFileCompletions,
 	}
 	for name, fn := range flagFuncs {
 		if root.PersistentFlags().Lookup(name) != nil {
@@ -549,46 +552,36 @@ func (c *completer) containers(ctx context.Context, spec argSpec, args []string,
 }
 
 // newCompleter builds the completer of one completion request from the
-// Factory, with the flags cobra has parsed from the line.
-func newCompleter(cmd *cobra.Command, f *cmdutil.Factory) *completer {
+// Factory, with the flags cobra has parsed from the line. pre is the root
+// command's PersistentPreRunE, which cobra does not run for completion
+// requests: it loads the config (flags, environment, file) as every command
+// sees it.
+func newCompleter(cmd *cobra.Command, f *cmdutil.Factory, pre func(*cobra.Command, []string) error) *completer {
 	c := &completer{
 		Identity:  func() (policy.Identity, error) { return policy.Identity{}, fmt.Errorf("no configuration") },
 		Policy:    func(context.Context) (*policy.Policy, error) { return nil, fmt.Errorf("no configuration") },
 		Namespace: func() (string, error) { return "", fmt.Errorf("no configuration") },
 		Cluster:   &apiCluster{client: func() (*kube.Client, error) { return nil, fmt.Errorf("no configuration") }},
 	}
-	// Cobra does not run PersistentPreRunE for completion requests; do
-	// what it does for a command: the config, and its kubeconfig settings
-	// where no flag was given.
-	cfg, err := config.Load(cmd.Flags())
+	// Warnings (a stale policy, ...) must not reach the shell.
+	f.IOStreams.ErrOut = io.Discard
+	if pre != nil {
+		if err := pre(cmd, nil); err != nil {
+			debug("configuration: %v", err)
+			return c
+		}
+	}
+	cfg, err := f.Config()
 	if err != nil {
+		debug("configuration: %v", err)
 		return c
 	}
-	f.Config = func() (*config.Config, error) { return cfg, nil }
-	applyConfig(cmd, f.KubeFlags, cfg)
 	c.Project = cfg.Project
-
-	// The policy through its cache with a short fetch timeout (a source
-	// past the TTL that does not answer in time falls back to the cached
-	// copy) and warnings kept out of the shell. Namespace (-p) uses it too.
-	var loaded *policycache.Loaded
-	var loadErr error
-	loadCtx := context.Background()
-	f.Policy = func() (*policycache.Loaded, error) {
-		if loaded != nil || loadErr != nil {
-			return loaded, loadErr
-		}
-		cache := policycache.New(policycache.Options{
-			Source: cfg.Policy.Source, CAFile: cfg.Policy.CAFile, TTL: cfg.Policy.TTL, MaxStale: cfg.Policy.MaxStale,
-			Timeout: completionTimeout / 2, Dir: cfg.Paths.CacheDir, Warn: io.Discard, ConfigMaps: configMapGetter(f),
-		})
-		loaded, loadErr = cache.Load(loadCtx)
-		return loaded, loadErr
-	}
 	c.Identity = f.Identity
+	// The policy cache may fetch a policy past its TTL; completion waits
+	// for it no longer than its deadline.
 	c.Policy = func(ctx context.Context) (*policy.Policy, error) {
-		loadCtx = ctx
-		return f.PolicyOnly()
+		return bounded(ctx, f.PolicyOnly)
 	}
 	c.Namespace = func() (string, error) {
 		ns, _, err := f.Namespace()
@@ -765,4 +758,25 @@ func containersOf(o *unstructured.Unstructured) []candidate {
 		}
 	}
 	return out
+}
+
+// bounded returns fn's result, or ctx's error when ctx ends first (fn then
+// finishes in the background; the process is about to exit).
+func bounded[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	utilexec "k8s.io/client-go/util/exec"
+	streamhttpstream "k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/errs"
 )
@@ -112,6 +113,15 @@ func explain(err error) (msg string, code int, hint string) {
 }
 
 func describeExternal(err error) (msg string, code int, hint string, ok bool) {
+	// An exec, attach or port-forward refused at the upgrade (a 403 from the
+	// API server or the gateway) carries the server's Status as its cause,
+	// which the error type does not unwrap.
+	var ue *streamhttpstream.UpgradeFailureError
+	if errors.As(err, &ue) && ue.Cause != nil {
+		if m, c, h, ok := describeExternal(ue.Cause); ok {
+			return m, c, h, true
+		}
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		st := se.Status()

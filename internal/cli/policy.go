@@ -41,10 +41,14 @@ func wirePolicy(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags) {
 		if err != nil {
 			return nil, err
 		}
-		c := policycache.New(policycache.Options{
+		o := policycache.Options{
 			Source: cfg.Policy.Source, CAFile: cfg.Policy.CAFile, TTL: cfg.Policy.TTL, MaxStale: cfg.Policy.MaxStale,
 			Dir: cfg.Paths.CacheDir, Warn: f.IOStreams.ErrOut, ConfigMaps: configMapGetter(f),
-		})
+		}
+		if err := gatewayPolicy(f, &o); err != nil {
+			return nil, err
+		}
+		c := policycache.New(o)
 		loaded, loadErr = c.Load(context.Background())
 		return loaded, loadErr
 	}

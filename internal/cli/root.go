@@ -29,6 +29,7 @@ import (
 	projectcmd "github.com/kgate/kgate/internal/cmd/project"
 	"github.com/kgate/kgate/internal/cmd/projects"
 	"github.com/kgate/kgate/internal/cmd/scale"
+	"github.com/kgate/kgate/internal/cmd/serve"
 	"github.com/kgate/kgate/internal/cmd/version"
 	"github.com/kgate/kgate/internal/cmd/whoami"
 	"github.com/kgate/kgate/internal/cmdutil"
@@ -93,7 +94,8 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		if restCfg != nil {
 			return restCfg, nil
 		}
-		c, err := kf.ToRESTConfig()
+		// Gateway mode or direct: one rest.Config, one code path.
+		c, err := restConfigFor(f, kf)
 		if err != nil {
 			return nil, err
 		}
@@ -176,6 +178,7 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 	pf.StringVarP(&project, "project", "p", "", "Project to work in (its first namespace is used when -n is not given)")
 	pf.StringVarP(&output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
 	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
+	pf.String("server", "", "URL of the kgate gateway (gateway mode; default: config key server, else the session's gateway)")
 
 	root.AddGroup(&cobra.Group{ID: "basic", Title: "Working with workloads:"})
 	root.AddGroup(&cobra.Group{ID: "identity", Title: "Identity:"})
@@ -212,6 +215,9 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 	v := version.NewCmdVersion(f, nil)
 	v.GroupID = "other"
 	root.AddCommand(v)
+	sv := serve.NewCmdServe(f, nil)
+	sv.GroupID = "other"
+	root.AddCommand(sv)
 	root.SetHelpCommandGroupID("other")
 	root.SetCompletionCommandGroupID("other")
 	registerCompletions(root, f)

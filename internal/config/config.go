@@ -31,6 +31,12 @@ type Config struct {
 	Policy  Policy  `mapstructure:"policy"`
 	Audit   Audit   `mapstructure:"audit"`
 
+	// Server is the kgate gateway's URL: when set, kgate logs in to the
+	// gateway and sends every request through it (gateway mode).
+	Server  string  `mapstructure:"server"`
+	Gateway Gateway `mapstructure:"gateway"`
+	Serve   Serve   `mapstructure:"serve"`
+
 	// Paths are derived, not configured (except through the environment).
 	Paths Paths `mapstructure:"-"`
 	// File is the config file that was read, if any.
@@ -90,6 +96,32 @@ type Audit struct {
 	MaxFiles  int    `mapstructure:"maxFiles"`
 }
 
+// Gateway configures the CLI's side of gateway mode.
+type Gateway struct {
+	// CAFile verifies the gateway's certificate at login; empty means the
+	// system roots. The session keeps the CA for later commands.
+	CAFile string `mapstructure:"caFile"`
+}
+
+// Serve configures `kgate serve`, the gateway. Its flags win over these.
+type Serve struct {
+	Listen      string `mapstructure:"listen"`
+	TLSCertFile string `mapstructure:"tlsCertFile"`
+	TLSKeyFile  string `mapstructure:"tlsKeyFile"`
+	// SigningKeyFile holds the private key tokens are signed with (Ed25519
+	// or ECDSA P-256, PEM); VerificationKeyFiles hold more keys accepted
+	// for verification while keys are rotated.
+	SigningKeyFile       string        `mapstructure:"signingKeyFile"`
+	VerificationKeyFiles []string      `mapstructure:"verificationKeyFiles"`
+	Issuer               string        `mapstructure:"issuer"`
+	Audience             string        `mapstructure:"audience"`
+	TokenLifetime        time.Duration `mapstructure:"tokenLifetime"`
+	ShutdownGrace        time.Duration `mapstructure:"shutdownGrace"`
+	ShutdownDelay        time.Duration `mapstructure:"shutdownDelay"`
+	LoginFailureLimit    int           `mapstructure:"loginFailureLimit"`
+	LoginFailureWindow   time.Duration `mapstructure:"loginFailureWindow"`
+}
+
 // Paths are the per-user directories kgate keeps its files in.
 type Paths struct {
 	ConfigDir string // sessions, config.yaml
@@ -105,6 +137,7 @@ var flagKeys = map[string]string{
 	"project":    "project",
 	"output":     "output",
 	"verbosity":  "v",
+	"server":     "server",
 }
 
 func defaults(v *viper.Viper) {
@@ -142,6 +175,21 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("audit.path", "")
 	v.SetDefault("audit.maxSizeMB", 10)
 	v.SetDefault("audit.maxFiles", 5)
+
+	v.SetDefault("server", "")
+	v.SetDefault("gateway.caFile", "")
+	v.SetDefault("serve.listen", "127.0.0.1:8443")
+	v.SetDefault("serve.tlsCertFile", "")
+	v.SetDefault("serve.tlsKeyFile", "")
+	v.SetDefault("serve.signingKeyFile", "")
+	v.SetDefault("serve.verificationKeyFiles", []string{})
+	v.SetDefault("serve.issuer", "")
+	v.SetDefault("serve.audience", "kgate")
+	v.SetDefault("serve.tokenLifetime", 8*time.Hour)
+	v.SetDefault("serve.shutdownGrace", 30*time.Second)
+	v.SetDefault("serve.shutdownDelay", 0)
+	v.SetDefault("serve.loginFailureLimit", 5)
+	v.SetDefault("serve.loginFailureWindow", 5*time.Minute)
 }
 
 // Load builds the Config from flags (only those the user set win), the

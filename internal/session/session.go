@@ -41,6 +41,9 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 	// Token is the gateway's signed token (gateway mode only).
 	Token string `json:"token,omitempty"`
+	// GatewayCA is the PEM CA the gateway's certificate was verified with
+	// at login (gateway mode, when not the system's roots).
+	GatewayCA string `json:"gatewayCA,omitempty"`
 }
 
 // Remaining is how long the session is still valid at now (negative once expired).

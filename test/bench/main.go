@@ -44,7 +44,7 @@ type result struct {
 
 func main() {
 	runs := flag.Int("runs", 15, "runs of each command per scenario")
-	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow")
+	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow,gateway", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow, gateway")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()
 
@@ -99,6 +99,8 @@ func main() {
 			restore()
 		case "logs-follow":
 			followReport(kgate, kubectl)
+		case "gateway":
+			gatewayReport(kgate)
 		default:
 			fatal("unknown scenario " + sc)
 		}

@@ -19,6 +19,8 @@ export KGATE_BIN="$ROOT/bin/kgate" KUBECTL_BIN="$KGATE_TOOLS_BIN/kubectl"
 # figure includes its session and policy check; kubectl uses the same
 # kubeconfig with its discovery cache warmed by the first run.
 B="$ENV_DIR/bench"
+# HOME moves below (kubectl's discovery cache); Go's caches stay where they are.
+export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
 mkdir -p "$B"
 export KGATE_CONFIG_DIR="$B/config" KGATE_CACHE_DIR="$B/cache" KGATE_STATE_DIR="$B/state" HOME="$B/home"
 export KGATE_POLICY_SOURCE="$ROOT/examples/policy.yaml"

@@ -193,7 +193,13 @@ start kube-controller-manager \
   --service-account-private-key-file="$PKI/sa.key" \
   --root-ca-file="$PKI/ca.crt" \
   --cluster-name=kgate-local \
+  --node-monitor-grace-period=5m \
   --profiling=false
+# --node-monitor-grace-period: kwok renews the node leases, but while
+# kube-apiserver is down (tests restart it; on a loaded 2-core machine it can
+# take 40 s to be ready again) the controller manager sees them age; at the
+# default 50 s it marks the nodes NotReady and every pod's Ready condition
+# False, and kwok's stages never set it back.
 start kube-scheduler \
   --kubeconfig="$PKI/kube-scheduler.kubeconfig" \
   --authentication-kubeconfig="$PKI/kube-scheduler.kubeconfig" \
@@ -267,6 +273,16 @@ EOF
   done
 }
 apply_out="$(nodes_yaml | kubectl_ apply -f - 2>&1)" || fail "creating the kwok nodes failed: $apply_out" kube-apiserver
+# Give every node both an InternalIP and a Hostname address. kwok's
+# node-initialize stage (run again whenever Ready is not True, e.g. after an
+# API server restart) writes "addresses:" with no entries when the Hostname
+# address is missing and it has no --node-name, which wipes the InternalIP the
+# API server needs to reach the node agent ("no preferred addresses found").
+for ((i = 0; i < NODE_COUNT; i++)); do
+  kubectl_ patch node "kwok-node-$i" --subresource=status --type=merge -p \
+    "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"},{\"type\":\"Hostname\",\"address\":\"kwok-node-$i\"}]}}" \
+    >/dev/null || fail "setting the addresses of kwok-node-$i failed" kube-apiserver
+done
 # A bare pod is refused until the controller manager has created its
 # namespace's default service account: apply again until then.
 deadline=$((SECONDS + UP_TIMEOUT))
@@ -286,6 +302,17 @@ nodes_ready() {
 wait_until kwok "kwok nodes to be Ready" nodes_ready
 log "nodes Ready after $(elapsed)"
 wait_until nodeagent "node agent /healthz" curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://127.0.0.1:$NODEAGENT_PORT/healthz"
+
+# Repair pods that an earlier NotReady spell of their node left Running but
+# with Ready=False (the controller manager sets that; kwok's pod-ready stage
+# only handles Pending pods, so nothing would set it back).
+not_ready="$(kubectl_ get pods -A -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.namespace} {.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+  awk '$3 != "True" {print $1 "/" $2}')" || fail "listing pods failed" kube-apiserver
+for p in $not_ready; do
+  kubectl_ patch pod -n "${p%%/*}" "${p#*/}" --subresource=status --type=strategic \
+    -p '{"status":{"conditions":[{"type":"Ready","status":"True"},{"type":"ContainersReady","status":"True"}]}}' >/dev/null ||
+    fail "marking pod $p Ready failed" kube-apiserver
+done
 
 # seed_ready: every Deployment and StatefulSet has all replicas ready, and every
 # seed pod is Running and Ready.

@@ -43,8 +43,9 @@ never hangs your shell.
 Release archives contain the scripts in completions/; this command prints the
 same scripts for the kgate you run.
 
-bash needs the bash-completion package (version 2). To load completion in
-every new shell, add to ~/.bashrc:
+bash needs the bash-completion package (most distributions install it with
+bash; on macOS, brew install bash-completion@2). To load completion in every
+new shell, add to ~/.bashrc:
 
     source <(kgate completion bash)
 

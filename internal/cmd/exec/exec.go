@@ -12,10 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	// client-go's executors return k8s.io/streaming's error types; the
+	// apimachinery package of the same name would never match them.
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/kubectl/pkg/cmd/util/podcmd"
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"

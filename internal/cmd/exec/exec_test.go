@@ -3,8 +3,12 @@ package exec
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -90,4 +94,30 @@ type recordingExecutor struct{ called bool }
 func (r *recordingExecutor) Execute(context.Context, *rest.Config, string, *url.URL, remotecommand.StreamOptions) error {
 	r.called = true
 	return nil
+}
+
+// A server (or proxy) that refuses the WebSocket upgrade gets an SPDY
+// attempt next: the fallback kubectl users rely on behind old proxies.
+func TestFallbackToSPDY(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Header.Get("Upgrade"))
+		mu.Unlock()
+		http.Error(w, "no upgrades here", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL + "/api/v1/namespaces/ns/pods/p/exec?command=true&stdout=true")
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	io, _, _, _ := iostreams.Test()
+	err := DefaultExecutor{}.Execute(context.Background(), cfg, TransportAuto, u, remotecommand.StreamOptions{Stdout: io.Out})
+	if err == nil {
+		t.Fatal("want an error from a server that upgrades nothing")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || !strings.HasPrefix(seen[0], "GET websocket") || !strings.HasPrefix(seen[1], "POST SPDY") {
+		t.Fatalf("want a WebSocket attempt, then SPDY; the server saw %q", seen)
+	}
 }

@@ -45,13 +45,21 @@ type Options struct {
 	PasswordStdin bool
 	LDAPURLs      []string
 	CAFile        string
+
+	// Gateway mode (config key server, --server): the gateway's CA file,
+	// whether to print a kubeconfig for kubectl, and the login call.
+	GatewayCAFile   string
+	PrintKubeconfig bool
+	GatewayLogin    GatewayLoginFunc
 }
 
 // NewCmdLogin returns `kgate login`; runF replaces the run step in tests.
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{
-		IO:        f.IOStreams,
-		Config:    f.Config,
+		IO: f.IOStreams,
+		// Read at run time: the root command replaces f.Config with one that
+		// sees the flags (--server).
+		Config:    func() (*config.Config, error) { return f.Config() },
 		LookupEnv: os.LookupEnv,
 		Now:       time.Now,
 		NewAuthenticator: func(cfg config.LDAP, warnf func(string, ...any)) (Authenticator, error) {
@@ -78,7 +86,12 @@ the password) in its config directory for every later command. A session lasts
 The username comes from --username, else KGATE_USERNAME, else a prompt. The
 password comes from --password-stdin, else KGATE_PASSWORD, else a prompt that
 does not echo. kgate prompts only when stdin is a terminal: in a script a
-missing username or password is exit 3, naming the flag or variable to use.`,
+missing username or password is exit 3, naming the flag or variable to use.
+
+With --server (or the config key server), kgate logs in through a kgate
+gateway instead: the password goes to the gateway over TLS, the gateway checks
+it against the directory and returns a short-lived signed token, and every
+later command goes through the gateway with that token.`,
 		Example: `  # log in interactively
   kgate login
 
@@ -100,6 +113,8 @@ missing username or password is exit 3, naming the flag or variable to use.`,
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "Read the password from stdin (default: KGATE_PASSWORD, else a prompt)")
 	fl.StringSliceVar(&opts.LDAPURLs, "ldap-url", nil, "LDAP server URL, ldaps:// or ldap:// (StartTLS); repeat for failover (default: ldap.urls)")
 	fl.StringVar(&opts.CAFile, "ldap-ca-file", "", "CA certificate file for the LDAP servers (default: ldap.caFile)")
+	fl.StringVar(&opts.GatewayCAFile, "certificate-authority", "", "With --server: CA certificate file of the gateway (default: gateway.caFile, else the system's CAs)")
+	fl.BoolVar(&opts.PrintKubeconfig, "print-kubeconfig", false, "With --server: print a kubeconfig (gateway URL, CA, token) for plain kubectl")
 	return cmd
 }
 
@@ -107,6 +122,12 @@ func loginRun(ctx context.Context, opts *Options) error {
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
+	}
+	if cfg.Server != "" {
+		return gatewayLoginRun(ctx, opts, cfg)
+	}
+	if opts.PrintKubeconfig || opts.GatewayCAFile != "" {
+		return errs.UsageErrorf("--print-kubeconfig and --certificate-authority need a gateway: --server URL")
 	}
 	ldapCfg := cfg.LDAP
 	if len(opts.LDAPURLs) > 0 {

@@ -1,4 +1,5 @@
-// Package policy implements `kgate policy check` and `kgate policy show`.
+// Package policy implements `kgate policy check`, `kgate policy show` and
+// `kgate policy rbac`.
 package policy
 
 import (
@@ -23,10 +24,14 @@ import (
 func NewCmdPolicy(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy <command>",
-		Short: "Check a policy file, or show the policy in effect",
-		Args:  cobra.NoArgs,
+		Short: "Check a policy file, show the policy in effect, or render it as RBAC",
+		Long: `Work with kgate's policy: the projects, their namespaces, and who is a
+guest or an admin of each. 'kgate policy check' validates a file before it is
+published, 'kgate policy show' prints the policy kgate decides with and where
+it came from, and 'kgate policy rbac' renders it as Kubernetes RBAC.`,
+		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdShow(f, nil))
+	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdShow(f, nil), NewCmdRBAC(f, nil))
 	return cmd
 }
 

@@ -242,9 +242,17 @@ func (w *flushWriter) flush() {
 	w.f.Flush()
 }
 
+// Close flushes what is left. A timer that already fired may still call
+// flush after the handler returned, when the ResponseWriter is gone: the
+// error set here makes that call a no-op.
 func (w *flushWriter) Close() {
 	w.timer.Stop()
 	w.flush()
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = io.ErrClosedPipe
+	}
+	w.mu.Unlock()
 }
 
 // serveAttach attaches to the container's output: the agent runs no main

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/pem"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	streamhttpstream "k8s.io/streaming/pkg/httpstream"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policycache"
+	"github.com/kgate/kgate/internal/session"
+)
+
+func TestUpgradeRefusedIsForbidden(t *testing.T) {
+	err := &streamhttpstream.UpgradeFailureError{Cause: apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web", errors.New("needs admin"))}
+	var b bytes.Buffer
+	if code := handleError(&b, err, false); code != ExitForbidden || !strings.Contains(b.String(), "Error from server (Forbidden)") {
+		t.Errorf("exit %d: %s", code, b.String())
+	}
+}
+
+// gatewayFactory returns a Factory whose config has server set to server,
+// with the session s saved (none when nil).
+func gatewayFactory(t *testing.T, server string, s *session.Session) *cmdutil.Factory {
+	t.Helper()
+	ios, _, _, _ := iostreams.Test()
+	f := NewFactory(ios)
+	dir := t.TempDir()
+	cfg := &config.Config{Server: server, Paths: config.Paths{ConfigDir: dir, CacheDir: dir, StateDir: dir}}
+	f.Config = func() (*config.Config, error) { return cfg, nil }
+	if s != nil {
+		if err := session.NewStore(dir).Save(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func TestGatewayMode(t *testing.T) {
+	now := time.Now()
+	srv := httptest.NewTLSServer(nil)
+	srv.Close()
+	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+	gwSession := &session.Session{User: "bob", Groups: []string{"qa"}, Issuer: "https://gw.test:8443", Issued: now,
+		Expires: now.Add(time.Hour), Token: "tok", GatewayCA: ca}
+	direct := &session.Session{User: "bob", Issuer: "ldaps://ldap.test", Issued: now, Expires: now.Add(time.Hour)}
+
+	// A gateway session: its URL, token and CA, whatever the kubeconfig says.
+	f := gatewayFactory(t, "", gwSession)
+	c, err := f.RESTConfig()
+	if err != nil || c.Host != "https://gw.test:8443" || c.BearerToken != "tok" || string(c.CAData) != ca {
+		t.Fatalf("gateway session: %v %+v", err, c)
+	}
+	// ... and the gateway's policy.
+	o := policycache.Options{Source: "/somewhere/policy.yaml", CAFile: "/ca.pem"}
+	if err := gatewayPolicy(f, &o); err != nil || o.Source != "https://gw.test:8443/kgate/v1/policy" || o.HTTPClient == nil || o.CAFile != "" {
+		t.Errorf("gateway policy: %v %+v", err, o)
+	}
+	// server set and matching: the same.
+	f = gatewayFactory(t, "https://gw.test:8443/", gwSession)
+	if c, err := f.RESTConfig(); err != nil || c.Host != "https://gw.test:8443" {
+		t.Errorf("matching server: %v", err)
+	}
+	// A direct session: the kubeconfig, and the configured policy source.
+	f = gatewayFactory(t, "", direct)
+	o = policycache.Options{Source: "/somewhere/policy.yaml"}
+	if err := gatewayPolicy(f, &o); err != nil || o.Source != "/somewhere/policy.yaml" {
+		t.Errorf("direct policy: %v %+v", err, o)
+	}
+	for name, tc := range map[string]struct {
+		server string
+		s      *session.Session
+		want   string
+	}{
+		"no session":     {"https://gw.test:8443", nil, "not logged in"},
+		"direct session": {"https://gw.test:8443", direct, "direct LDAP login"},
+		"other gateway":  {"https://other.test", gwSession, "is with the gateway https://gw.test:8443, not https://other.test"},
+		"expired":        {"", &session.Session{User: "bob", Issuer: "https://gw.test:8443", Expires: now.Add(-time.Minute), Token: "t"}, "expired"},
+		"bad url":        {"http://gw.test", gwSession, "must be https://"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := gatewayFactory(t, tc.server, tc.s).RESTConfig()
+			var ke *errs.Error
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ke) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if name != "bad url" && ke.Kind != errs.KindAuth {
+				t.Errorf("kind %v, want auth (exit 3)", ke.Kind)
+			}
+		})
+	}
+}

@@ -1,0 +1,246 @@
+// Package serve implements `kgate serve`, the gateway.
+package serve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/ldapauth"
+	"github.com/kgate/kgate/internal/policycache"
+)
+
+// Options are what `kgate serve` needs.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	// Upstream is the cluster the gateway forwards to, with its own
+	// credentials: the kubeconfig (--kubeconfig, --context), else the pod's
+	// service account.
+	Upstream func() (*rest.Config, error)
+
+	Listen               string
+	TLSCertFile          string
+	TLSKeyFile           string
+	SigningKeyFile       string
+	VerificationKeyFiles []string
+	Issuer               string
+	Audience             string
+	TokenLifetime        time.Duration
+	ShutdownGrace        time.Duration
+	ShutdownDelay        time.Duration
+	LoginFailureLimit    int
+	LoginFailureWindow   time.Duration
+	PolicySource         string
+
+	// Listening, if set, is told the address once the gateway listens (tests).
+	Listening func(net.Addr)
+}
+
+// NewCmdServe returns `kgate serve`; runF replaces the run step in tests.
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Config: func() (*config.Config, error) { return f.Config() }, Upstream: f.KubeFlags.ToRESTConfig}
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the kgate gateway: a Kubernetes API proxy that enforces the policy",
+		Long: `Run the gateway, kgate's security boundary. Users log in to it with
+` + "`kgate login --server URL`" + ` (their password is checked against the LDAP directory,
+configured by the ldap.* keys exactly as for a direct login) and get a signed
+token; they never hold cluster credentials. Every request is authenticated,
+decided by the policy (policy.* keys, refreshed on its TTL), written as one JSON
+audit line on stdout, and forwarded to the API server impersonating the user
+and their groups, so that the cluster's RBAC and audit log see the real person.
+Client Impersonate-* and Authorization headers are removed. exec, attach and
+port-forward (WebSocket and SPDY) and followed logs pass through. Plain kubectl
+works with the kubeconfig ` + "`kgate login --server URL --print-kubeconfig`" + ` writes.
+
+The gateway forwards with the credentials of --kubeconfig/--context, else the
+pod's service account; they must be allowed to impersonate users and groups
+(see deploy/). Render the policy as RBAC with ` + "`kgate policy rbac --apply`" + ` so that
+the cluster refuses what the policy refuses, and so that impersonated users
+may do what the policy allows.
+
+It serves /healthz, /readyz and Prometheus /metrics on the same port. On
+SIGTERM /readyz fails, new connections are refused after --shutdown-delay, and
+running requests (exec sessions, log streams) may finish within
+--shutdown-grace; then they are cut. Operational logs are JSON on stderr.
+
+Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
+		Example: `  # the local environment: the admin kubeconfig, a test CA's certificate
+  kgate serve --tls-cert-file tls.crt --tls-private-key-file tls.key \
+    --signing-key-file signing.pem --policy policy.yaml
+
+  # a signing key
+  openssl genpkey -algorithm ed25519 -out signing.pem
+
+  # rotating keys: sign with the new one, still accept the old one
+  kgate serve ... --signing-key-file new.pem --verification-key-file old.pub.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := opts.Config()
+			if err != nil {
+				return err
+			}
+			opts.complete(cmd.Flags(), cfg)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8443", "Address to listen on (HTTPS)")
+	fl.StringVar(&opts.TLSCertFile, "tls-cert-file", "", "Serving certificate (PEM); reloaded when it changes")
+	fl.StringVar(&opts.TLSKeyFile, "tls-private-key-file", "", "Key of the serving certificate (PEM)")
+	fl.StringVar(&opts.SigningKeyFile, "signing-key-file", "", "Private key that signs tokens: Ed25519 (EdDSA) or ECDSA P-256 (ES256), PEM")
+	fl.StringSliceVar(&opts.VerificationKeyFiles, "verification-key-file", nil, "More keys (public or private, PEM) whose tokens are accepted, for rotation; repeatable")
+	fl.StringVar(&opts.Issuer, "issuer", "", "Token issuer, the gateway's URL as users reach it (default: https://LISTEN)")
+	fl.StringVar(&opts.Audience, "audience", gateway.DefaultAudience, "Token audience")
+	fl.DurationVar(&opts.TokenLifetime, "token-lifetime", gateway.DefaultTokenLifetime, "How long a token is valid")
+	fl.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 30*time.Second, "On SIGTERM, how long running exec sessions and log streams may go on")
+	fl.DurationVar(&opts.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, how long to go on serving with /readyz failing, before the listener closes")
+	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user and per client address within --login-failure-window")
+	fl.DurationVar(&opts.LoginFailureWindow, "login-failure-window", gateway.DefaultLoginFailureWindow, "Window of --login-failure-limit (the allowance refills over it)")
+	fl.StringVar(&opts.PolicySource, "policy", "", "Policy source: a file, an https:// URL or configmap://NAMESPACE/NAME (default: policy.source)")
+	return cmd
+}
+
+// complete gives the flags the user did not set the config file's values.
+func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
+	s := cfg.Serve
+	str := func(name string, dst *string, v string) {
+		if !fs.Changed(name) && v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration, v time.Duration) {
+		if !fs.Changed(name) && v > 0 {
+			*dst = v
+		}
+	}
+	str("listen", &o.Listen, s.Listen)
+	str("tls-cert-file", &o.TLSCertFile, s.TLSCertFile)
+	str("tls-private-key-file", &o.TLSKeyFile, s.TLSKeyFile)
+	str("signing-key-file", &o.SigningKeyFile, s.SigningKeyFile)
+	str("issuer", &o.Issuer, s.Issuer)
+	str("audience", &o.Audience, s.Audience)
+	str("policy", &o.PolicySource, cfg.Policy.Source)
+	if !fs.Changed("verification-key-file") && len(s.VerificationKeyFiles) > 0 {
+		o.VerificationKeyFiles = s.VerificationKeyFiles
+	}
+	dur("token-lifetime", &o.TokenLifetime, s.TokenLifetime)
+	dur("shutdown-grace", &o.ShutdownGrace, s.ShutdownGrace)
+	dur("shutdown-delay", &o.ShutdownDelay, s.ShutdownDelay)
+	dur("login-failure-window", &o.LoginFailureWindow, s.LoginFailureWindow)
+	if !fs.Changed("login-failure-limit") && s.LoginFailureLimit > 0 {
+		o.LoginFailureLimit = s.LoginFailureLimit
+	}
+	if o.Issuer == "" {
+		if host, _, err := net.SplitHostPort(o.Listen); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			o.Issuer = "https://" + o.Listen
+		}
+	}
+}
+
+func serveRun(ctx context.Context, o *Options) error {
+	cfg, err := o.Config()
+	if err != nil {
+		return err
+	}
+	lg := slog.New(slog.NewJSONHandler(o.IO.ErrOut, nil))
+	// client-go's and the proxy's own messages, as JSON lines too.
+	klog.SetSlogLogger(lg)
+	if o.Issuer == "" {
+		return errs.UsageErrorf("--issuer is needed when --listen names no host: the URL users reach the gateway at")
+	}
+	if o.SigningKeyFile == "" {
+		return errs.WithHint(errs.UsageErrorf("no signing key: --signing-key-file or serve.signingKeyFile"),
+			"Make one with `openssl genpkey -algorithm ed25519 -out signing.pem`.")
+	}
+	keys, err := gateway.LoadKeys(o.SigningKeyFile)
+	if err != nil {
+		return err
+	}
+	if len(keys) != 1 || keys[0].Private == nil {
+		return errs.UsageErrorf("the signing key file %s must hold exactly one private key", o.SigningKeyFile)
+	}
+	var verify []gateway.Key
+	for _, f := range o.VerificationKeyFiles {
+		ks, err := gateway.LoadKeys(f)
+		if err != nil {
+			return err
+		}
+		verify = append(verify, ks...)
+	}
+	tokens, err := gateway.NewTokens(o.Issuer, o.Audience, o.TokenLifetime, &keys[0], verify)
+	if err != nil {
+		return err
+	}
+	auth, err := ldapauth.New(cfg.LDAP)
+	if err != nil {
+		return err
+	}
+	auth.Warnf = func(format string, a ...any) { lg.Warn(fmt.Sprintf(format, a...)) }
+	upstream, err := o.Upstream()
+	if err != nil {
+		return fmt.Errorf("the cluster to forward to (--kubeconfig, else in-cluster): %w", err)
+	}
+	upstream = rest.CopyConfig(upstream)
+	upstream.UserAgent = "kgate-gateway/" + rest.DefaultKubernetesUserAgent()
+	// The gateway's own requests (policy ConfigMap, namespace lists) are
+	// few; the user's requests are proxied, not rate-limited by client-go.
+	upstream.QPS, upstream.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(upstream)
+	if err != nil {
+		return err
+	}
+	if o.PolicySource == "" {
+		return errs.UsageErrorf("no policy source: --policy or policy.source")
+	}
+	cache := policycache.New(policycache.Options{
+		Source: o.PolicySource, CAFile: cfg.Policy.CAFile, TTL: cfg.Policy.TTL, MaxStale: cfg.Policy.MaxStale,
+		Dir: cfg.Paths.CacheDir, Warn: o.IO.ErrOut,
+		ConfigMaps: func(ctx context.Context, ns, name string) (map[string]string, string, error) {
+			cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, "", err
+			}
+			return cm.Data, cm.ResourceVersion, nil
+		},
+	})
+	gw, err := gateway.New(gateway.Options{
+		Upstream: upstream, Tokens: tokens, Auth: auth, Policy: cache.Load,
+		Audit: audit.NewWriterLogger(o.IO.Out), Log: lg,
+		LoginFailureLimit: o.LoginFailureLimit, LoginFailureWindow: o.LoginFailureWindow,
+	})
+	if err != nil {
+		return err
+	}
+	if err := gw.LoadPolicy(ctx); err != nil {
+		return err
+	}
+	ttl := cfg.Policy.TTL
+	if ttl <= 0 {
+		ttl = policycache.DefaultTTL
+	}
+	return gw.Serve(ctx, gateway.ServeOptions{
+		Listen: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile,
+		PolicyRefresh: max(ttl/2, 250*time.Millisecond),
+		ShutdownDelay: o.ShutdownDelay, ShutdownGrace: o.ShutdownGrace, Listening: o.Listening,
+	})
+}

@@ -1,0 +1,326 @@
+// Package gateway is `kgate serve`: a Kubernetes-API-compatible proxy that is
+// kgate's security boundary. Users log in with their LDAP password and get a
+// short-lived signed token; every request is authenticated, parsed with the
+// API server's own request-info parser, decided by the same policy engine as
+// the CLI, logged as one JSON audit line, and forwarded with Impersonate-User
+// and Impersonate-Group so that the cluster's RBAC and audit log see the real
+// person. Clients never hold cluster credentials.
+//
+// The gateway keeps no state beyond its signing key and its policy cache:
+// replicas given the same key file issue and accept the same tokens.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/proxy"
+	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/ldapauth"
+	"github.com/kgate/kgate/internal/policycache"
+)
+
+// Paths the gateway serves itself; everything else is the Kubernetes API.
+const (
+	LoginPath  = "/kgate/v1/login"
+	PolicyPath = "/kgate/v1/policy"
+)
+
+// Authenticator checks a username and password against the directory;
+// *ldapauth.Authenticator is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, username, password string) (*ldapauth.Identity, error)
+}
+
+// Options are what a Gateway needs.
+type Options struct {
+	// Upstream is the API server and the gateway's own credentials, which
+	// must be allowed to impersonate users and groups.
+	Upstream *rest.Config
+	Tokens   *Tokens
+	Auth     Authenticator
+	// Policy returns the policy in effect; (*policycache.Cache).Load fits.
+	Policy func(ctx context.Context) (*policycache.Loaded, error)
+	// Audit receives one line per decision (stdout).
+	Audit audit.Logger
+	// Log is the operational log (stderr).
+	Log *slog.Logger
+	// LoginFailureLimit failed logins per user and per client address are
+	// allowed per LoginFailureWindow.
+	LoginFailureLimit  int
+	LoginFailureWindow time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is the handler of `kgate serve`.
+type Gateway struct {
+	o        Options
+	infos    *request.RequestInfoFactory
+	upgrades *proxy.UpgradeAwareHandler
+	proxy    *httputil.ReverseProxy
+	nsProxy  http.Handler
+	limiter  *failureLimiter
+	metrics  *metrics
+	upstream *url.URL
+
+	policy   atomic.Pointer[policycache.Loaded]
+	draining atomic.Bool
+
+	// inflight counts API requests being served; hijacked holds the client
+	// connections of upgraded requests (exec, attach, port-forward), which
+	// http.Server.Shutdown neither waits for nor closes.
+	inflight atomic.Int64
+	mu       sync.Mutex
+	hijacked map[any]func() error
+}
+
+// New checks the options and returns a Gateway. It makes no request.
+func New(o Options) (*Gateway, error) {
+	if o.Upstream == nil || o.Tokens == nil || o.Auth == nil || o.Policy == nil || o.Audit == nil {
+		return nil, fmt.Errorf("gateway: Upstream, Tokens, Auth, Policy and Audit are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg := rest.CopyConfig(o.Upstream)
+	// The gateway's own credentials must not impersonate anyone themselves:
+	// client-go's impersonation would replace the user's headers.
+	cfg.Impersonate = rest.ImpersonationConfig{}
+	host := cfg.Host
+	if !strings.Contains(host, "://") {
+		host = "https://" + host
+	}
+	target, err := url.Parse(strings.TrimSuffix(host, "/") + "/")
+	if err != nil {
+		return nil, fmt.Errorf("the API server URL %q: %w", cfg.Host, err)
+	}
+	if target.Path != "/" {
+		return nil, fmt.Errorf("the API server URL %q has a path; the gateway forwards to the root of an API server", cfg.Host)
+	}
+	rt, err := forwardTransport(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the gateway's cluster credentials: %w", err)
+	}
+	upgrade, err := upgradeTransport(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the gateway's cluster credentials: %w", err)
+	}
+	g := &Gateway{
+		o: o, infos: newRequestInfoFactory(), upstream: target,
+		limiter: newFailureLimiter(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
+		metrics: newMetrics(), hijacked: map[any]func() error{},
+	}
+	// Upgrades (exec, attach, port-forward over SPDY or WebSocket) go
+	// through the API machinery's upgrade-aware proxy, which dials the API
+	// server and splices the two connections.
+	p := proxy.NewUpgradeAwareHandler(target, rt, false, false, errorResponder{g})
+	p.UpgradeTransport = upgrade
+	p.UseRequestLocation = true
+	p.UseLocationHost = true
+	p.FlushInterval = -1
+	g.upgrades = p
+	// Everything else through one long-lived reverse proxy with pooled
+	// buffers. A response of unknown length (a followed log, a watch) is
+	// flushed after every write, so it reaches the client line by line.
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
+			pr.SetXForwarded()
+		},
+		Transport:    rt,
+		BufferPool:   bufferPool{},
+		ErrorHandler: errorResponder{g}.Error,
+		ErrorLog:     log.New(slogWriter{o.Log}, "", 0),
+	}
+	g.nsProxy = g.namespaceListProxy(rt)
+	return g, nil
+}
+
+// forwardTransport carries the proxied requests to the API server, with
+// the gateway's credentials, over HTTP/1.1 and a large pool of kept-alive
+// connections: measured on loopback, one HTTP/2 connection shared by every
+// client costs more (its read loop hands each frame to another goroutine)
+// than it saves.
+func forwardTransport(cfg *rest.Config) (http.RoundTripper, error) {
+	tc, err := cfg.TransportConfig()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := transport.TLSConfigFor(tc)
+	if err != nil {
+		return nil, err
+	}
+	if tlsConfig != nil {
+		tlsConfig.NextProtos = []string{"http/1.1"}
+	}
+	rt := utilnet.SetOldTransportDefaults(&http.Transport{
+		TLSClientConfig:     tlsConfig,
+		MaxIdleConnsPerHost: 512,
+		IdleConnTimeout:     90 * time.Second,
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	})
+	return transport.HTTPWrappersForConfig(tc, rt)
+}
+
+// upgradeTransport dials the API server for exec, attach and port-forward,
+// with the gateway's credentials, over HTTP/1.1 (as kubectl proxy does).
+func upgradeTransport(cfg *rest.Config) (proxy.UpgradeRequestRoundTripper, error) {
+	tc, err := cfg.TransportConfig()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := transport.TLSConfigFor(tc)
+	if err != nil {
+		return nil, err
+	}
+	rt := utilnet.SetOldTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig})
+	wrapped, err := transport.HTTPWrappersForConfig(tc, proxy.MirrorRequest)
+	if err != nil {
+		return nil, err
+	}
+	return proxy.NewUpgradeRequestRoundTripper(rt, wrapped), nil
+}
+
+// LoadPolicy loads the policy through its cache. A failure leaves the
+// gateway with no policy: it refuses every request (fails closed) and is
+// not ready, until a later load succeeds.
+func (g *Gateway) LoadPolicy(ctx context.Context) error {
+	l, err := g.o.Policy(ctx)
+	if err != nil {
+		if g.policy.Swap(nil) != nil {
+			g.o.Log.Error("no usable policy: refusing every request until the source can be read", "err", err)
+		}
+		return err
+	}
+	old := g.policy.Swap(l)
+	if old == nil || old.SHA256 != l.SHA256 {
+		g.o.Log.Info("policy loaded", "source", l.Source, "sha256", l.SHA256, "projects", len(l.Policy.Projects), "stale", l.Stale)
+	}
+	g.metrics.policyAge.Set(float64(l.FetchedAt.Unix()))
+	return nil
+}
+
+// RefreshPolicy reloads the policy every interval until ctx ends. The cache
+// fetches from the source only once its TTL has passed.
+func (g *Gateway) RefreshPolicy(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.LoadPolicy(ctx); err != nil && ctx.Err() == nil {
+				g.o.Log.Error("reloading the policy", "err", err)
+			}
+		}
+	}
+}
+
+// Handler is everything the gateway serves: its own endpoints under
+// /kgate/, /healthz, /readyz, /metrics, and the Kubernetes API.
+func (g *Gateway) Handler() http.Handler {
+	metricsHandler := g.metrics.handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/livez":
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok\n"))
+		case "/readyz":
+			g.serveReady(w)
+		case "/metrics":
+			metricsHandler.ServeHTTP(w, r)
+		case LoginPath:
+			g.serveLogin(w, r)
+		case PolicyPath:
+			g.servePolicy(w, r)
+		default:
+			g.serveAPI(w, r)
+		}
+	})
+}
+
+func (g *Gateway) serveReady(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case g.draining.Load():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("shutting down\n"))
+	case g.policy.Load() == nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("no usable policy\n"))
+	default:
+		_, _ = w.Write([]byte("ok\n"))
+	}
+}
+
+// servePolicy gives logged-in users the policy the gateway decides with, so
+// that the CLI in gateway mode shows projects and checks requests with the
+// same document. Users see it anyway in direct mode.
+func (g *Gateway) servePolicy(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "use GET", nil)
+		return
+	}
+	if _, err := g.authenticate(r); err != nil {
+		writeStatus(w, http.StatusUnauthorized, "Unauthorized", err.Error(), nil)
+		return
+	}
+	l := g.policy.Load()
+	if l == nil {
+		writeStatus(w, http.StatusServiceUnavailable, "ServiceUnavailable", "the gateway has no usable policy", nil)
+		return
+	}
+	sum := sha256.Sum256(l.Raw)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(l.Raw)
+}
+
+// bufferPool lends the reverse proxy its copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// errorResponder answers proxy errors (API server unreachable) with a Status.
+type errorResponder struct{ g *Gateway }
+
+func (e errorResponder) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away
+	}
+	e.g.o.Log.Warn("forwarding to the API server failed", "path", r.URL.Path, "err", err)
+	writeStatus(w, http.StatusBadGateway, "ServiceUnavailable",
+		fmt.Sprintf("the gateway cannot reach the API server at %s: %v", e.g.upstream.Host, err), nil)
+}

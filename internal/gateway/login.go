@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/errs"
+)
+
+// LoginRequest is the body of POST /kgate/v1/login.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse is the answer to a successful login.
+type LoginResponse struct {
+	Token   string    `json:"token"`
+	User    string    `json:"user"`
+	DN      string    `json:"dn,omitempty"`
+	Groups  []string  `json:"groups"`
+	Issuer  string    `json:"issuer"`
+	Expires time.Time `json:"expires"`
+}
+
+// maxLoginBody bounds a login request.
+const maxLoginBody = 16 << 10
+
+// serveLogin checks a username and password against the directory, exactly
+// as `kgate login` does in direct mode, and returns a signed token. Failed
+// logins are limited per user and per client address; a limited attempt is
+// refused before the directory is asked.
+func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeStatus(w, http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "log in with POST", nil)
+		return
+	}
+	var req LoginRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxLoginBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the login request is not valid JSON: "+err.Error(), nil)
+		return
+	}
+	user := strings.ToLower(strings.TrimSpace(req.Username))
+	addr := clientIP(r)
+	e := audit.Entry{Time: g.o.Now(), ID: audit.NewID(), User: user, Verb: "login", Resource: "tokens", Decision: audit.Deny, Client: r.RemoteAddr}
+	if user == "" {
+		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "no username", nil)
+		return
+	}
+
+	wait := max(g.limiter.retryAfter("user:"+user), g.limiter.retryAfter("addr:"+addr))
+	if wait > 0 {
+		g.metrics.logins.WithLabelValues("ratelimited").Inc()
+		e.Reason = fmt.Sprintf("too many failed logins for user %q or from %s (the limit is %d per %s); retry in %s",
+			user, addr, g.limiter.burst, g.limiter.window, wait)
+		g.o.Log.Warn("login rate-limited", "user", user, "client", addr, "limit", g.limiter.burst,
+			"window", g.limiter.window.String(), "retryAfter", wait.String())
+		_ = g.decided(e, "login")
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		writeStatus(w, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, e.Reason,
+			&metav1.StatusDetails{RetryAfterSeconds: int32(wait / time.Second)})
+		return
+	}
+
+	id, err := g.o.Auth.Authenticate(r.Context(), req.Username, req.Password)
+	if err != nil {
+		var ke *errs.Error
+		kind := errs.KindGeneric
+		if errors.As(err, &ke) {
+			kind = ke.Kind
+		}
+		switch kind {
+		case errs.KindAuth:
+			g.limiter.fail("user:" + user)
+			g.limiter.fail("addr:" + addr)
+			g.metrics.logins.WithLabelValues("invalid").Inc()
+			e.Reason = "invalid username or password"
+			_ = g.decided(e, "login")
+			writeStatus(w, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "invalid username or password", nil)
+		case errs.KindUnavailable:
+			g.metrics.logins.WithLabelValues("unavailable").Inc()
+			g.o.Log.Error("login: the directory is unavailable", "user", user, "err", err)
+			writeStatus(w, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
+				"the gateway cannot reach the LDAP directory; try again later", nil)
+		default:
+			g.metrics.logins.WithLabelValues("error").Inc()
+			g.o.Log.Error("login failed", "user", user, "err", err)
+			writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError,
+				"the gateway could not check the password (see its log)", nil)
+		}
+		return
+	}
+	e.User = strings.ToLower(id.Username)
+	if strings.HasPrefix(e.User, "system:") {
+		g.metrics.logins.WithLabelValues("invalid").Inc()
+		e.Reason = fmt.Sprintf("user %q has a reserved Kubernetes name", e.User)
+		_ = g.decided(e, "login")
+		writeStatus(w, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason, nil)
+		return
+	}
+	groups := id.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	tok, exp, err := g.o.Tokens.Issue(id.Username, id.DN, groups)
+	if err != nil {
+		g.o.Log.Error("issuing a token", "user", user, "err", err)
+		writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway could not issue a token", nil)
+		return
+	}
+	e.Groups = groups
+	e.Decision, e.Reason = audit.Allow, "password accepted by "+id.Server+"; token valid until "+exp.UTC().Format(time.RFC3339)
+	if err := g.decided(e, "login"); err != nil {
+		writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway cannot write its audit log", nil)
+		return
+	}
+	g.metrics.logins.WithLabelValues("ok").Inc()
+	b, _ := json.Marshal(LoginResponse{Token: tok, User: id.Username, DN: id.DN, Groups: groups, Issuer: g.o.Tokens.Issuer, Expires: exp.UTC()})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// clientIP is the address a request came from, without its port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,449 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/streaming/pkg/httpstream"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+// authenticate checks the request's bearer token.
+func (g *Gateway) authenticate(r *http.Request) (*Claims, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if h == "" {
+		return nil, errors.New("no token: log in with `kgate login --server URL`")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return nil, errors.New("the Authorization header is not a bearer token")
+	}
+	return g.o.Tokens.Verify(strings.TrimSpace(tok))
+}
+
+// stripClientHeaders removes what a client must never choose: whom the
+// gateway acts as (Impersonate-*), and the front-proxy identity headers an
+// API server trusts from an authenticating proxy. It reports whether any
+// impersonation header was there.
+func stripClientHeaders(h http.Header) bool {
+	found := false
+	for k := range h {
+		lk := strings.ToLower(k)
+		switch {
+		case strings.HasPrefix(lk, "impersonate-"):
+			found = true
+			delete(h, k)
+		case strings.HasPrefix(lk, "x-remote-"):
+			delete(h, k)
+		}
+	}
+	return found
+}
+
+// clientAuditID is the Audit-ID the client sent (the kgate CLI sends its own
+// decision's id), if it looks like one; the gateway then logs its decision
+// under the same id, and the CLI's, the gateway's and the API server's logs
+// all join.
+func clientAuditID(h http.Header) string {
+	id := h.Get(audit.HeaderID)
+	if len(id) == 0 || len(id) > 64 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return ""
+		}
+	}
+	return id
+}
+
+// canonicalPath reports whether p is a path the API server and the gateway
+// read the same way: no "." or ".." segments, no empty segments, and no
+// escaped characters (checked by the caller through URL.RawPath).
+func canonicalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || c+"/" == p
+}
+
+// serveAPI authenticates, decides, logs and forwards one Kubernetes API request.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	start := g.o.Now()
+	g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+	rec := &recorder{ResponseWriter: w, g: g, start: start}
+	defer rec.done()
+	if g.draining.Load() {
+		// A request on a connection opened before the shutdown began.
+		w.Header().Set("Connection", "close")
+	}
+	impersonating := stripClientHeaders(r.Header)
+	if impersonating {
+		g.metrics.stripped.Inc()
+	}
+
+	if r.URL.RawPath != "" || !canonicalPath(r.URL.Path) {
+		rec.verb = "invalid"
+		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest,
+			fmt.Sprintf("the gateway refuses the path %q: it is not in canonical form", r.URL.EscapedPath()), nil)
+		return
+	}
+	info, err := g.infos.NewRequestInfo(r)
+	if err != nil {
+		rec.verb = "invalid"
+		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the gateway cannot parse the request: "+err.Error(), nil)
+		return
+	}
+	c := classify(info, r)
+	rec.verb = info.Verb
+	if rec.verb == "" {
+		rec.verb = "unknown"
+	}
+	id := clientAuditID(r.Header)
+	if id == "" {
+		id = audit.NewID()
+	}
+	e := audit.Entry{
+		Time: start, ID: id, Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
+		Subresource: c.req.Subresource, Name: c.req.Name, Decision: audit.Deny, Command: c.command, Client: r.RemoteAddr,
+	}
+
+	claims, err := g.authenticate(r)
+	r.Header.Del("Authorization")
+	if err != nil {
+		e.Reason = "not authenticated: " + err.Error()
+		g.decided(e, "unauthenticated")
+		writeStatus(rec, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, err.Error(), nil)
+		return
+	}
+	id2 := identityOf(claims)
+	e.User, e.Groups = id2.User, id2.Groups
+	if strings.HasPrefix(id2.User, "system:") {
+		// Login never issues such a token; a key that signed one is not ours to trust.
+		e.Reason = fmt.Sprintf("user %q is a reserved Kubernetes name; the gateway never acts as it", id2.User)
+		g.decided(e, "unauthenticated")
+		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason, nil)
+		return
+	}
+
+	l := g.policy.Load()
+	if l == nil {
+		e.Reason = "the gateway has no usable policy (its source is unreachable and the cached copy is too old)"
+		g.decided(e, "resource")
+		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, e.Reason, nil)
+		return
+	}
+	pol := l.Policy
+	filterNamespaces := false
+	kindLabel := "resource"
+	switch c.kind {
+	case kindDiscovery:
+		kindLabel = "discovery"
+		e.Decision, e.Reason = audit.Allow, "discovery is open to every logged-in user"
+	case kindSelfReview:
+		kindLabel = "selfreview"
+		e.Decision, e.Reason = audit.Allow, "a review of one's own access is open to every logged-in user"
+	default:
+		if c.kind == kindNonResource {
+			kindLabel = "nonresource"
+		}
+		d := pol.Decide(id2, c.req)
+		e.Project, e.Reason = d.Project, d.Reason
+		if d.Allowed {
+			e.Decision = audit.Allow
+		}
+		if c.kind == kindResource && c.group == "" && c.req.Resource == "namespaces" && c.req.Name == "" && !pol.IsSuperAdmin(id2) {
+			// The policy lets everyone list namespaces and show only those of
+			// their projects. The cluster's RBAC does not let them list
+			// namespaces at all, so the gateway lists with its own identity
+			// and filters; it cannot filter a watch.
+			if c.req.Verb == "watch" {
+				e.Decision = audit.Deny
+				e.Reason = fmt.Sprintf("user %q may list namespaces but not watch them through the gateway; only super admins may", id2.User)
+			} else if c.req.Verb == policy.VerbList {
+				filterNamespaces = true
+			}
+		}
+	}
+	if err := g.decided(e, kindLabel); err != nil {
+		// Every decision is logged; an action that cannot be is not taken.
+		writeStatus(rec, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway cannot write its audit log", nil)
+		return
+	}
+	if e.Decision != audit.Allow {
+		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason,
+			forbiddenDetails(c.req.Resource, c.group, c.req.Name))
+		return
+	}
+	if impersonating {
+		g.o.Log.Info("removed the client's own impersonation headers", "user", id2.User, "client", r.RemoteAddr, "id", id)
+	}
+
+	r.Header.Set(audit.HeaderID, id)
+	if filterNamespaces {
+		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(id2, ns) })
+		g.nsProxy.ServeHTTP(rec, r.WithContext(ctx))
+		return
+	}
+	r.Header.Set("Impersonate-User", id2.User)
+	for _, grp := range id2.Groups {
+		r.Header.Add("Impersonate-Group", grp)
+	}
+	if c.streaming {
+		g.metrics.active.Inc()
+		defer g.metrics.active.Dec()
+	} else {
+		rec.buffered = true
+	}
+	if httpstream.IsUpgradeRequest(r) {
+		g.upgrades.ServeHTTP(rec, r)
+		return
+	}
+	g.proxy.ServeHTTP(rec, r)
+}
+
+// identityOf is whom the gateway acts as for a token: the names in lower
+// case (the policy compares them so, and the RBAC rendering binds them so),
+// and never a reserved system: group, whatever the directory says.
+func identityOf(c *Claims) policy.Identity {
+	id := policy.Identity{User: strings.ToLower(c.Subject), Groups: make([]string, 0, len(c.Groups))}
+	for _, g := range c.Groups {
+		g = strings.ToLower(g)
+		if g == "" || strings.HasPrefix(g, "system:") {
+			continue
+		}
+		id.Groups = append(id.Groups, g)
+	}
+	return id
+}
+
+// decided logs a decision and counts it.
+func (g *Gateway) decided(e audit.Entry, kind string) error {
+	g.metrics.decisions.WithLabelValues(e.Decision, kind).Inc()
+	if err := g.o.Audit.Log(e); err != nil {
+		g.o.Log.Error("writing the audit log", "err", err)
+		return err
+	}
+	return nil
+}
+
+type keepKey struct{}
+
+// namespaceListProxy lists namespaces with the gateway's own identity and
+// keeps those the request's keep function (in its context) allows.
+func (g *Gateway) namespaceListProxy(rt http.RoundTripper) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(g.upstream)
+			pr.Out.Host = g.upstream.Host
+			// The body is filtered, so it must come as plain JSON: a Table
+			// when the client asked for one.
+			accept := "application/json"
+			if strings.Contains(pr.In.Header.Get("Accept"), "as=Table") {
+				accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+			}
+			pr.Out.Header.Set("Accept", accept)
+			pr.Out.Header.Del("Accept-Encoding")
+			q := pr.Out.URL.Query()
+			if q.Get("includeObject") == "None" {
+				q.Set("includeObject", "Metadata")
+				pr.Out.URL.RawQuery = q.Encode()
+			}
+		},
+		Transport: rt,
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode != http.StatusOK {
+				return nil
+			}
+			keep, _ := resp.Request.Context().Value(keepKey{}).(func(string) bool)
+			if keep == nil {
+				return errors.New("no namespace filter")
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			out, err := filterNamespaceList(body, keep)
+			if err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(out))
+			resp.ContentLength = int64(len(out))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
+			resp.Header.Del("Content-Encoding")
+			return nil
+		},
+		ErrorHandler: errorResponder{g}.Error,
+	}
+}
+
+// filterNamespaceList keeps the namespaces of a NamespaceList or a Table of
+// namespaces that keep allows.
+func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decoding the namespace list: %w", err)
+	}
+	var kind string
+	_ = json.Unmarshal(doc["kind"], &kind)
+	field := ""
+	switch kind {
+	case "NamespaceList":
+		field = "items"
+	case "Table":
+		field = "rows"
+	default:
+		return nil, fmt.Errorf("unexpected %q in answer to a namespace list", kind)
+	}
+	var items []json.RawMessage
+	if len(doc[field]) > 0 {
+		if err := json.Unmarshal(doc[field], &items); err != nil {
+			return nil, fmt.Errorf("decoding the namespace list: %w", err)
+		}
+	}
+	kept := make([]json.RawMessage, 0, len(items))
+	for _, it := range items {
+		var o struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Cells  []any `json:"cells"`
+			Object *struct {
+				Metadata struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+			} `json:"object"`
+		}
+		if err := json.Unmarshal(it, &o); err != nil {
+			return nil, fmt.Errorf("decoding the namespace list: %w", err)
+		}
+		name := o.Metadata.Name
+		if kind == "Table" {
+			name = ""
+			if o.Object != nil {
+				name = o.Object.Metadata.Name
+			} else if len(o.Cells) > 0 {
+				name, _ = o.Cells[0].(string)
+			}
+		}
+		if name != "" && keep(name) {
+			kept = append(kept, it)
+		}
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	doc[field] = b
+	// The count of what is left to list would tell how many namespaces
+	// there are.
+	if md, ok := doc["metadata"]; ok {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(md, &m) == nil {
+			delete(m, "remainingItemCount")
+			if b, err := json.Marshal(m); err == nil {
+				doc["metadata"] = b
+			}
+		}
+	}
+	return json.Marshal(doc)
+}
+
+// recorder records the status code and the time to the first byte, and
+// keeps track of hijacked connections for the graceful shutdown.
+type recorder struct {
+	http.ResponseWriter
+	g        *Gateway
+	start    time.Time
+	verb     string
+	code     int
+	observed bool
+	conn     net.Conn
+	// buffered is set for requests that do not stream: Flush is a no-op.
+	buffered bool
+}
+
+func (r *recorder) observe(code int) {
+	if r.observed {
+		return
+	}
+	r.observed = true
+	r.code = code
+	if r.verb == "" {
+		r.verb = "unknown"
+	}
+	r.g.metrics.latency.WithLabelValues(r.verb).Observe(r.g.o.Now().Sub(r.start).Seconds())
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		r.observe(code)
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.observe(http.StatusOK)
+	return r.ResponseWriter.Write(b)
+}
+
+// Flush passes on the reverse proxy's flushes only for requests that
+// stream (watches, followed logs): it flushes after every write of a
+// response of unknown length, which for an ordinary list costs a write to
+// the socket per 32 KiB instead of letting the server's buffers fill.
+func (r *recorder) Flush() {
+	if r.buffered {
+		return
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// Hijack hands over the client's connection for an upgrade (exec, attach,
+// port-forward); the gateway remembers it, to close it when the shutdown
+// grace period ends.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.observe(http.StatusSwitchingProtocols)
+	r.conn = conn
+	r.g.mu.Lock()
+	r.g.hijacked[conn] = conn.Close
+	r.g.mu.Unlock()
+	return conn, rw, nil
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) done() {
+	if r.conn != nil {
+		r.g.mu.Lock()
+		delete(r.g.hijacked, r.conn)
+		r.g.mu.Unlock()
+	}
+	code := r.code
+	if !r.observed {
+		code = http.StatusOK
+	}
+	r.g.metrics.requests.WithLabelValues(r.verb, strconv.Itoa(code)).Inc()
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/endpoints/request"
+
+	"github.com/kgate/kgate/internal/policy"
+)
+
+// kind is how the gateway treats a request once it knows who sent it.
+type kind int
+
+const (
+	// kindResource is an API resource request: the policy decides.
+	kindResource kind = iota
+	// kindDiscovery is /api, /apis/..., /version, /openapi/...: open to
+	// every logged-in user (the cluster's system:discovery role agrees).
+	kindDiscovery
+	// kindSelfReview asks the cluster what the caller may do
+	// (SelfSubjectAccessReview and friends): it reveals only the caller's
+	// own rights, so it is open to every logged-in user.
+	kindSelfReview
+	// kindNonResource is any other path (/logs, /debug/..., /metrics of the
+	// API server): a cluster-wide request, for super admins only.
+	kindNonResource
+)
+
+// classified is a request as the policy sees it.
+type classified struct {
+	kind  kind
+	req   policy.Request
+	group string
+	// command is an exec's command, for the audit log.
+	command []string
+	// streaming is set for requests that may last: upgrades, watches,
+	// followed logs.
+	streaming bool
+}
+
+// newRequestInfoFactory returns the API server's own request parser.
+func newRequestInfoFactory() *request.RequestInfoFactory {
+	return &request.RequestInfoFactory{
+		APIPrefixes:          sets.NewString("api", "apis"),
+		GrouplessAPIPrefixes: sets.NewString("api"),
+	}
+}
+
+// classify turns the API server's view of a request into the policy's.
+func classify(info *request.RequestInfo, r *http.Request) classified {
+	if !info.IsResourceRequest {
+		p := info.Path
+		if p == "/api" || p == "/apis" || p == "/version" || strings.HasPrefix(p, "/api/") ||
+			strings.HasPrefix(p, "/apis/") || p == "/openapi/v2" || p == "/openapi/v3" || strings.HasPrefix(p, "/openapi/v3/") {
+			p = strings.TrimSuffix(p, "/")
+			if p == "" {
+				p = "/"
+			}
+			return classified{kind: kindDiscovery, req: policy.Request{Verb: info.Verb, Resource: p}}
+		}
+		return classified{kind: kindNonResource, req: policy.Request{Verb: info.Verb, Resource: p}}
+	}
+	c := classified{
+		kind:  kindResource,
+		group: info.APIGroup,
+		req: policy.Request{
+			Verb: info.Verb, Resource: info.Resource, Subresource: info.Subresource,
+			Namespace: info.Namespace, Name: info.Name,
+		},
+	}
+	if info.Verb == "create" && (info.APIGroup == "authorization.k8s.io" &&
+		(info.Resource == "selfsubjectaccessreviews" || info.Resource == "selfsubjectrulesreviews") ||
+		info.APIGroup == "authentication.k8s.io" && info.Resource == "selfsubjectreviews") {
+		c.kind = kindSelfReview
+		return c
+	}
+	q := r.URL.Query()
+	switch info.Subresource {
+	case "log":
+		if info.Verb == "get" {
+			c.req.Verb = policy.VerbLogs
+			c.streaming = q.Get("follow") == "true"
+		}
+	case "exec", "attach", "portforward":
+		// Whatever the HTTP method (POST for SPDY, GET for WebSocket), it is
+		// an exec-level request: admin.
+		c.req.Verb = policy.VerbExec
+		c.streaming = true
+		if info.Subresource == "exec" {
+			c.command = q["command"]
+		}
+	case "proxy":
+		// A proxied port may stream anything.
+		c.streaming = true
+	case "scale":
+		if info.Verb == "update" || info.Verb == "patch" {
+			c.req.Verb = policy.VerbScale
+		}
+	}
+	if info.Verb == "watch" {
+		c.streaming = true
+	}
+	return c
+}
