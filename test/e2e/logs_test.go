@@ -339,3 +339,36 @@ func TestLogsLarge(t *testing.T) {
 		t.Fatalf("streamed %d bytes; content differs from the %d lines written", count, n)
 	}
 }
+
+// TestLogsIntoHead reads one line of a followed log and closes the pipe, as
+// `kgate logs -f ... | head -1` does: kgate must end, quietly.
+func TestLogsIntoHead(t *testing.T) {
+	u := Operator(t)
+	cmd := exec.Command(kgateBin, "logs", "-f", "-n", "payments", "deploy/web", "--all-containers")
+	cmd.Env = u.Env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "[pod/web-") {
+		t.Fatalf("first line %q: %v", first, err)
+	}
+	out.Close() // head exits
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("kgate kept running after its reader went away")
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("kgate printed to stderr: %q", stderr.String())
+	}
+}

@@ -3,6 +3,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	// client-go's executors return k8s.io/streaming's error types; the
 	// apimachinery package of the same name would never match them.
 	"k8s.io/client-go/rest"
@@ -245,6 +248,29 @@ func execRun(ctx context.Context, opts *Options) error {
 	return opts.Executor.Execute(ctx, client.Config, opts.Transport, req.URL(), so)
 }
 
+// shouldFallback reports whether a failed WebSocket exec should be tried
+// again over SPDY: when the upgrade failed or a proxy got in the way, but not
+// when the server gave its real answer (forbidden, unauthorized, not found),
+// which SPDY would only repeat with its Status lost.
+func shouldFallback(err error) bool {
+	if httpstream.IsHTTPSProxyError(err) {
+		return true
+	}
+	var ue *httpstream.UpgradeFailureError
+	if !errors.As(err, &ue) {
+		return false
+	}
+	// UpgradeFailureError does not unwrap: its Cause holds the server's Status.
+	var st apierrors.APIStatus
+	if ue.Cause != nil && errors.As(ue.Cause, &st) {
+		switch st.Status().Reason {
+		case metav1.StatusReasonForbidden, metav1.StatusReasonUnauthorized, metav1.StatusReasonNotFound:
+			return false
+		}
+	}
+	return true
+}
+
 func containerNames(p *corev1.Pod) string {
 	var n []string
 	for _, c := range p.Spec.Containers {
@@ -274,12 +300,18 @@ func (DefaultExecutor) Execute(ctx context.Context, cfg *rest.Config, transport 
 		if ws, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String()); err != nil {
 			return err
 		}
-		ex, err = remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-		})
+		ex, err = remotecommand.NewFallbackExecutor(ws, spdy, shouldFallback)
 	}
 	if err != nil {
 		return err
 	}
-	return ex.StreamWithContext(ctx, opts)
+	err = ex.StreamWithContext(ctx, opts)
+	// A refusal at the upgrade carries the server's Status in a Cause that
+	// does not unwrap; return the Status so its reason sets the exit code.
+	var ue *httpstream.UpgradeFailureError
+	var st apierrors.APIStatus
+	if errors.As(err, &ue) && ue.Cause != nil && errors.As(ue.Cause, &st) {
+		return ue.Cause
+	}
+	return err
 }

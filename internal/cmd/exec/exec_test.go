@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 
@@ -119,5 +121,34 @@ func TestFallbackToSPDY(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) != 2 || !strings.HasPrefix(seen[0], "GET websocket") || !strings.HasPrefix(seen[1], "POST SPDY") {
 		t.Fatalf("want a WebSocket attempt, then SPDY; the server saw %q", seen)
+	}
+}
+
+// A 403 at the WebSocket upgrade is the server's answer: no SPDY retry, and
+// the Status survives for the exit code.
+func TestNoFallbackOnForbidden(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"user \"bob\" is a guest","reason":"Forbidden","code":403}`))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL + "/api/v1/namespaces/ns/pods/p/exec?command=true&stdout=true")
+	cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	io, _, _, _ := iostreams.Test()
+	err := DefaultExecutor{}.Execute(context.Background(), cfg, TransportAuto, u, remotecommand.StreamOptions{Stdout: io.Out})
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) || st.Status().Reason != metav1.StatusReasonForbidden {
+		t.Fatalf("want the server's Forbidden status, got %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 {
+		t.Fatalf("want one WebSocket attempt and no SPDY retry, the server saw %q", seen)
 	}
 }
