@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,19 +26,14 @@ import (
 	"github.com/kgate/kgate/internal/policycache"
 )
 
-const testPolicy = `version: 1
-superAdmins:
-  groups: [ops]
-projects:
-  payments:
-    namespaces: [payments, payments-staging]
-    admins: {groups: [payments-leads]}
-    guests: {groups: [team-payments]}
-  search:
-    namespaces: ["search-*"]
-    admins: {groups: [team-search]}
-    guests: {groups: [qa]}
-`
+// testPolicy is the tests' shared policy, testdata/policy.yaml.
+var testPolicy = func() string {
+	b, err := os.ReadFile("../../testdata/policy.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // memAudit keeps audit entries.
 type memAudit struct {

@@ -18,26 +18,19 @@ import (
 	"time"
 )
 
-// testPolicy is the policy of the end-to-end tests, over the seeded
-// directory (test/env/slapd.sh): alice is in payments-leads, bob in
+// testPolicy (testdata/policy.yaml, shared with the gateway's unit tests) is
+// written over the seeded directory: alice is in payments-leads, bob in
 // team-payments, carol in team-payments and qa, dave in team-search, olga in
-// ops; erin is in no group.
-const testPolicy = `version: 1
-superAdmins:
-  groups: [ops]
-projects:
-  payments:
-    namespaces: [payments, payments-staging]
-    admins: {groups: [payments-leads]}
-    guests: {groups: [team-payments]}
-  search:
-    namespaces: ["search-*"]
-    admins: {groups: [team-search]}
-    guests: {groups: [qa]}
-  sandbox:
-    namespaces: [sandbox]
-    admins: {users: [erin]}
-`
+// ops; erin is in no group. Tests quote its line numbers: keep it as it is.
+var testPolicy = mustReadFile("../../testdata/policy.yaml")
+
+func mustReadFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 // The operator of the other tests (get, describe, exec, logs) is a super
 // admin, so that what kgate shows can be compared with the cluster's truth.
