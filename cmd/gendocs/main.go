@@ -18,7 +18,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kgate/kgate/internal/cli"
+	"github.com/kgate/kgate/internal/docs"
 )
 
 func main() {
@@ -36,7 +36,7 @@ func main() {
 var dirs = []string{"completions", "man"}
 
 func run(root, only string, check bool) error {
-	files, err := cli.GeneratedDocs()
+	files, err := docs.GeneratedDocs()
 	if err != nil {
 		return err
 	}

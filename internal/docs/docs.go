@@ -1,4 +1,7 @@
-package cli
+// Package docs generates the files that are checked in beside the code: the
+// shell completion scripts and the man pages. It lives apart from
+// internal/cli so that kgate itself does not link the man-page renderer.
+package docs
 
 import (
 	"bytes"
@@ -10,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 
+	"github.com/kgate/kgate/internal/cli"
 	"github.com/kgate/kgate/internal/cmd/completion"
 	"github.com/kgate/kgate/internal/iostreams"
 )
@@ -30,7 +34,7 @@ var CompletionFiles = map[string]string{
 // alone (no dates, no paths), so it can be compared with the checked-in copy.
 func GeneratedDocs() (map[string][]byte, error) {
 	io, _, _, _ := iostreams.Test()
-	root := NewRootCmd(NewFactory(io))
+	root := cli.NewRootCmd(cli.NewFactory(io))
 	files := map[string][]byte{}
 	for _, shell := range completion.Shells {
 		var b bytes.Buffer
