@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kgate/kgate/internal/cmd/scale"
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -117,7 +116,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := scale.ResolveTargets(ctx, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if !r.Namespaced {
 			return errs.ForbiddenErrorf("kgate never deletes %s: cluster-wide objects are out of its reach, whatever your role", r.GVR.Resource)
 		}
@@ -139,7 +138,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	}
 	// Named objects must exist: say so before asking about the rest.
 	var failures []error
-	var present []scale.Target
+	var present []cmdutil.Object
 	if o.Selector == "" {
 		for _, t := range targets {
 			if _, err := client.Get(ctx, t.Resource, ns, t.Name); err != nil {
@@ -180,7 +179,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if o.DryRun == "server" {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	var deleted []scale.Target
+	var deleted []cmdutil.Object
 	for _, t := range present {
 		if o.DryRun != "client" {
 			if err := client.Delete(ctx, t.Resource, ns, t.Name, opts); err != nil {

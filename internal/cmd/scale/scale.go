@@ -15,7 +15,6 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
-	"github.com/kgate/kgate/internal/policy"
 )
 
 // Options are what `kgate scale` needs.
@@ -104,75 +103,6 @@ and a script must pass --yes.`,
 	return cmd
 }
 
-// Target is one object to act on.
-type Target struct {
-	Resource kube.Resource
-	Name     string
-}
-
-// ResolveTargets turns arguments (and a selector) into objects, asking the
-// policy first: per object for names, per namespace before listing for a
-// selector, then per object. It makes no change.
-func ResolveTargets(ctx context.Context, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
-	authorize cmdutil.AuthorizeFunc, allowed func(kube.Resource) error) (context.Context, []Target, error) {
-	targets, err := kube.ParseArgs(args)
-	if err != nil {
-		return ctx, nil, err
-	}
-	var out []Target
-	for _, t := range targets {
-		if err := allowed(t.Resource); err != nil {
-			return ctx, nil, err
-		}
-		if len(t.Names) > 0 && selector != "" {
-			return ctx, nil, errs.UsageErrorf("names cannot be combined with -l")
-		}
-		if len(t.Names) == 0 && selector == "" {
-			return ctx, nil, errs.UsageErrorf("name the %s to %s, or select them with -l", t.Resource.GVR.Resource, verb)
-		}
-		for _, n := range t.Names {
-			out = append(out, Target{t.Resource, n})
-		}
-	}
-	// Every named object is checked before anything is sent.
-	for _, t := range out {
-		if authorize != nil {
-			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: t.Name}); err != nil {
-				return ctx, nil, err
-			}
-		}
-	}
-	if selector == "" {
-		return ctx, out, nil
-	}
-	c, err := client()
-	if err != nil {
-		return ctx, nil, err
-	}
-	for _, t := range targets {
-		if authorize != nil {
-			// The role is per namespace: asking for the namespace first keeps a
-			// refused user's selector from ever reaching the API server.
-			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns}); err != nil {
-				return ctx, nil, err
-			}
-		}
-		l, err := c.List(ctx, t.Resource, ns, kube.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return ctx, nil, err
-		}
-		for _, o := range l.Items {
-			if authorize != nil {
-				if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: o.GetName()}); err != nil {
-					return ctx, nil, err
-				}
-			}
-			out = append(out, Target{t.Resource, o.GetName()})
-		}
-	}
-	return ctx, out, nil
-}
-
 func scaleRun(ctx context.Context, o *Options) error {
 	output, err := o.Output()
 	if err != nil {
@@ -185,7 +115,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := ResolveTargets(ctx, "scale", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, "scale", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if !kube.Scalable(r) {
 			return errs.UsageErrorf("kgate scales deployments, statefulsets and replicasets, not %s", r.GVR.Resource)
 		}
@@ -217,7 +147,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	var failures []error
-	var done []Target
+	var done []cmdutil.Object
 	for _, t := range targets {
 		if err := scaleOne(ctx, o, client, ns, t); err != nil {
 			if apierrors.IsNotFound(err) || isPrecondition(err) {
@@ -261,7 +191,7 @@ func isPrecondition(err error) bool {
 	return errors.As(err, &p)
 }
 
-func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t Target) error {
+func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t cmdutil.Object) error {
 	for attempt := 0; ; attempt++ {
 		s, err := c.GetScale(ctx, t.Resource, ns, t.Name)
 		if err != nil {
@@ -285,7 +215,7 @@ func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t Targ
 	}
 }
 
-func waitReady(ctx context.Context, o *Options, c *kube.Client, ns string, t Target) error {
+func waitReady(ctx context.Context, o *Options, c *kube.Client, ns string, t cmdutil.Object) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	tty := o.IO.IsStderrTTY()

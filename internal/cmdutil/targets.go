@@ -1,0 +1,80 @@
+package cmdutil
+
+import (
+	"context"
+
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+// Object is one object a command changes.
+type Object struct {
+	Resource kube.Resource
+	Name     string
+}
+
+// ChangeTargets turns the arguments of a command that changes objects
+// (scale, delete), and its selector, into objects, asking the policy first:
+// per object for names, per namespace before a selector is listed, then per
+// object. allowed refuses kinds the command does not handle. It makes no change.
+func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
+	authorize AuthorizeFunc, allowed func(kube.Resource) error) (context.Context, []Object, error) {
+	targets, err := kube.ParseArgs(args)
+	if err != nil {
+		return ctx, nil, err
+	}
+	var out []Object
+	for _, t := range targets {
+		if err := allowed(t.Resource); err != nil {
+			return ctx, nil, err
+		}
+		if len(t.Names) > 0 && selector != "" {
+			return ctx, nil, errs.UsageErrorf("names cannot be combined with -l")
+		}
+		if len(t.Names) == 0 && selector == "" {
+			return ctx, nil, errs.UsageErrorf("name the %s to %s, or select them with -l", t.Resource.GVR.Resource, verb)
+		}
+		for _, n := range t.Names {
+			out = append(out, Object{t.Resource, n})
+		}
+	}
+	// Every named object is checked before anything is sent.
+	for _, t := range out {
+		if authorize != nil {
+			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: t.Name}); err != nil {
+				return ctx, nil, err
+			}
+		}
+	}
+	if selector == "" {
+		return ctx, out, nil
+	}
+	c, err := client()
+	if err != nil {
+		return ctx, nil, err
+	}
+	for _, t := range targets {
+		if authorize != nil {
+			// The role is per namespace: asking for the namespace first keeps a
+			// refused user's selector from ever reaching the API server.
+			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns}); err != nil {
+				return ctx, nil, err
+			}
+		}
+		// Names are all that is needed: a metadata-only list.
+		l, err := c.Names(ctx, t.Resource, ns, kube.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return ctx, nil, err
+		}
+		for _, m := range l {
+			if authorize != nil {
+				if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: m.Name}); err != nil {
+					return ctx, nil, err
+				}
+			}
+			out = append(out, Object{t.Resource, m.Name})
+		}
+	}
+	return ctx, out, nil
+}
