@@ -430,29 +430,17 @@ func (c *completer) names(ctx context.Context, spec argSpec, r kube.Resource, pr
 	return out
 }
 
-// myNamespaces are the namespaces id holds a role in: the exact names of
-// their projects, and the cluster's namespaces that match their globs (all
-// of the cluster's for a super admin). When the cluster cannot be asked, the
-// exact names alone.
+// myNamespaces are the namespaces id holds a role in (all of the cluster's
+// for a super admin). When the cluster cannot be asked, the exact names of
+// id's projects alone.
 func (c *completer) myNamespaces(ctx context.Context, id policy.Identity, pol *policy.Policy) []string {
-	var out []string
-	globs := pol.IsSuperAdmin(id)
-	for _, m := range pol.ProjectsOf(id) {
-		for _, n := range m.Namespaces {
-			if policy.IsGlob(n) {
-				globs = true
-			} else {
-				out = append(out, n)
-			}
-		}
-	}
-	if globs {
+	var cluster []string
+	if pol.NeedsClusterNamespaces(id) {
 		if all, err := c.Cluster.Namespaces(ctx); err == nil {
-			out = append(out, pol.NamespacesVisible(id, all)...)
+			cluster = all
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return pol.NamespacesOf(id, cluster)
 }
 
 // namespaces completes -n: the user's namespaces where the command is

@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -224,34 +223,21 @@ func (sc Scope) Names(ctx context.Context, client *kube.Client, r kube.Resource,
 	return out, nil
 }
 
-// myNamespaces returns the namespaces of the user's projects, sorted. Exact
-// names are taken as they are; globs are matched against the cluster's
-// namespaces, which are listed only when there is a glob.
+// myNamespaces returns the namespaces of the user's projects, sorted. The
+// cluster's namespaces are listed (itself a decision) only when a project
+// names a glob.
 func (a *Access) myNamespaces(ctx context.Context, pol *policy.Policy, id policy.Identity) (context.Context, []string, error) {
-	var exact []string
-	globs := false
-	for _, m := range pol.ProjectsOf(id) {
-		for _, n := range m.Namespaces {
-			if policy.IsGlob(n) {
-				globs = true
-			} else {
-				exact = append(exact, n)
-			}
-		}
-	}
-	if globs {
+	var cluster []string
+	if pol.NeedsClusterNamespaces(id) {
 		var err error
 		if ctx, err = a.Authorize(ctx, policy.Request{Verb: policy.VerbList, Resource: "namespaces"}); err != nil {
 			return ctx, nil, err
 		}
-		all, err := a.Namespaces(ctx)
-		if err != nil {
+		if cluster, err = a.Namespaces(ctx); err != nil {
 			return ctx, nil, err
 		}
-		exact = append(exact, pol.NamespacesVisible(id, all)...)
 	}
-	slices.Sort(exact)
-	return ctx, slices.Compact(exact), nil
+	return ctx, pol.NamespacesOf(id, cluster), nil
 }
 
 func (a *Access) visible() (func(string) bool, error) {
@@ -286,13 +272,13 @@ func (f *Factory) Access() *Access {
 			if err != nil {
 				return nil, err
 			}
-			l, err := client.List(ctx, r, "", kube.ListOptions{ChunkSize: 500})
+			l, err := client.Names(ctx, r, "", kube.ListOptions{ChunkSize: 500})
 			if err != nil {
 				return nil, err
 			}
-			names := make([]string, len(l.Items))
-			for i := range l.Items {
-				names[i] = l.Items[i].GetName()
+			names := make([]string, len(l))
+			for i, m := range l {
+				names[i] = m.Name
 			}
 			return names, nil
 		},

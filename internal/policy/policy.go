@@ -386,6 +386,41 @@ func (p *Policy) NamespacesVisible(id Identity, names []string) []string {
 	return out
 }
 
+// NeedsClusterNamespaces reports whether the namespaces id may work in can
+// only be told with the cluster's list of namespaces: a project of id's names
+// a glob, or id is a super admin.
+func (p *Policy) NeedsClusterNamespaces(id Identity) bool {
+	if p.IsSuperAdmin(id) {
+		return true
+	}
+	for _, m := range p.ProjectsOf(id) {
+		for _, ns := range m.Namespaces {
+			if IsGlob(ns) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NamespacesOf returns the namespaces where id holds a role, sorted: the exact
+// names of its projects, and those of cluster (the cluster's namespaces, or
+// nil when they were not listed) that id may see. Without cluster, globs and a
+// super admin's reach are left out.
+func (p *Policy) NamespacesOf(id Identity, cluster []string) []string {
+	var out []string
+	for _, m := range p.ProjectsOf(id) {
+		for _, ns := range m.Namespaces {
+			if !IsGlob(ns) {
+				out = append(out, ns)
+			}
+		}
+	}
+	out = append(out, p.NamespacesVisible(id, cluster)...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // PatternRef is one namespace pattern of one project.
 type PatternRef struct {
 	Project string `json:"project"`
