@@ -136,10 +136,13 @@ func deleteRun(ctx context.Context, o *Options) error {
 		fmt.Fprintf(o.IO.ErrOut, "No resources found in %s namespace.\n", ns)
 		return nil
 	}
-	// Named objects must exist: say so before asking about the rest.
+	// Named objects must exist: say so before asking about the rest, and
+	// before a client-side dry run reports them deleted. Otherwise the DELETE
+	// itself answers NotFound, and no extra request is made.
+	asking := o.DryRun == "" && !o.Yes
 	var failures []error
 	var present []cmdutil.Object
-	if o.Selector == "" {
+	if o.Selector == "" && (asking || o.DryRun == "client") {
 		for _, t := range targets {
 			if _, err := client.Get(ctx, t.Resource, ns, t.Name); err != nil {
 				if apierrors.IsNotFound(err) {
@@ -155,7 +158,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	} else {
 		present = targets
 	}
-	if len(present) > 0 && o.DryRun == "" && !o.Yes {
+	if len(present) > 0 && asking {
 		fmt.Fprintf(o.IO.ErrOut, "These objects in namespace %s will be deleted:\n", ns)
 		for _, t := range present {
 			fmt.Fprintf(o.IO.ErrOut, "  %s/%s\n", t.Resource.Qualified(), t.Name)
