@@ -181,7 +181,9 @@ func forwardTransport(cfg *rest.Config) (http.RoundTripper, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 	})
-	return transport.HTTPWrappersForConfig(tc, rt)
+	// actAs is innermost: it writes the impersonation onto the request the
+	// transport sends, after everything else has had its say.
+	return transport.HTTPWrappersForConfig(tc, actAs{next: rt})
 }
 
 // upgradeTransport dials the API server for exec, attach and port-forward,
@@ -196,7 +198,9 @@ func upgradeTransport(cfg *rest.Config) (proxy.UpgradeRequestRoundTripper, error
 		return nil, err
 	}
 	rt := utilnet.SetOldTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig})
-	wrapped, err := transport.HTTPWrappersForConfig(tc, proxy.MirrorRequest)
+	// The upgrade proxy writes the request the wrappers return to a dialed
+	// connection: actAs, innermost, sets the impersonation on it.
+	wrapped, err := transport.HTTPWrappersForConfig(tc, actAs{next: proxy.MirrorRequest, upgrade: true})
 	if err != nil {
 		return nil, err
 	}

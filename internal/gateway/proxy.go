@@ -99,6 +99,16 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if impersonating {
 		g.metrics.stripped.Inc()
 	}
+	if tok, bad := badConnectionToken(r.Header); bad {
+		// A reverse proxy removes the headers Connection names: a client
+		// could name the gateway's own ones. Nothing but close, keep-alive
+		// and Upgrade has a use there.
+		rec.verb = "invalid"
+		g.o.Log.Warn("refused a Connection header naming a header", "option", tok, "client", r.RemoteAddr)
+		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest,
+			fmt.Sprintf("the gateway refuses the Connection option %q: only close, keep-alive and Upgrade are allowed", tok), nil)
+		return
+	}
 
 	if r.URL.RawPath != "" || !canonicalPath(r.URL.Path) {
 		rec.verb = "invalid"
@@ -197,16 +207,17 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		g.o.Log.Info("removed the client's own impersonation headers", "user", id2.User, "client", r.RemoteAddr, "id", id)
 	}
 
-	r.Header.Set(audit.HeaderID, id)
 	if filterNamespaces {
+		// The gateway's own, documented call: namespace names, listed with
+		// its own identity and filtered.
 		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(id2, ns) })
+		ctx = withForwarding(ctx, &forwarding{id: id, own: true})
 		g.nsProxy.ServeHTTP(rec, r.WithContext(ctx))
 		return
 	}
-	r.Header.Set("Impersonate-User", id2.User)
-	for _, grp := range id2.Groups {
-		r.Header.Add("Impersonate-Group", grp)
-	}
+	// Whom the request acts as goes in its context, not its headers: actAs
+	// writes it onto the outbound request (see forwarding).
+	r = r.WithContext(withForwarding(r.Context(), &forwarding{id: id, user: id2.User, groups: id2.Groups}))
 	if c.streaming {
 		g.metrics.active.Inc()
 		defer g.metrics.active.Dec()
