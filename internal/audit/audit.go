@@ -43,6 +43,11 @@ type Entry struct {
 	Command []string `json:"command,omitempty"`
 	// Client is the remote address of a gateway request.
 	Client string `json:"client,omitempty"`
+	// ClientAuditID is the Audit-ID a gateway request came with (the kgate
+	// CLI sends its own decision's id): it joins the CLI's audit line to
+	// the gateway's. The gateway never passes it on; the API server gets
+	// the gateway's own ID.
+	ClientAuditID string `json:"clientAuditID,omitempty"`
 }
 
 // Logger records decisions.

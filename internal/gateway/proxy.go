@@ -56,9 +56,10 @@ func stripClientHeaders(h http.Header) bool {
 }
 
 // clientAuditID is the Audit-ID the client sent (the kgate CLI sends its own
-// decision's id), if it looks like one; the gateway then logs its decision
-// under the same id, and the CLI's, the gateway's and the API server's logs
-// all join.
+// decision's id), if it looks like one. The gateway keeps it only as a field
+// of its audit line (clientAuditID): the ID it logs its decision under and
+// sends to the API server is always its own, so that a client cannot make
+// its requests look like another's in the cluster's audit log.
 func clientAuditID(h http.Header) string {
 	id := h.Get(audit.HeaderID)
 	if len(id) == 0 || len(id) > 64 {
@@ -127,12 +128,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if rec.verb == "" {
 		rec.verb = "unknown"
 	}
-	id := clientAuditID(r.Header)
-	if id == "" {
-		id = audit.NewID()
-	}
+	id := audit.NewID()
 	e := audit.Entry{
-		Time: start, ID: id, Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
+		Time: start, ID: id, ClientAuditID: clientAuditID(r.Header), Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
 		Subresource: c.req.Subresource, Name: c.req.Name, Decision: audit.Deny, Command: c.command, Client: r.RemoteAddr,
 	}
 

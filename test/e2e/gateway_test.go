@@ -31,8 +31,9 @@ import (
 
 // gw is a `kgate serve` started by a test on loopback, with its own CA and
 // serving certificate (test/tools/cmd/certs), its own Ed25519 signing key,
-// a policy file, the local slapd and the admin kubeconfig as the cluster
-// credentials it forwards with.
+// a policy file, the local slapd and, as the cluster credentials it
+// forwards with, a token of deploy/rbac.yaml's ServiceAccount (see
+// gatewayKubeconfig): least privilege, as deployed.
 type gw struct {
 	t      *testing.T
 	URL    string
@@ -79,6 +80,8 @@ func startGateway(t *testing.T, o gwOptions) *gw {
 
 	srv := NewUser(t)
 	srv.UseLDAP()
+	// The gateway's own credentials: deploy/rbac.yaml's account, no more.
+	srv.Setenv("KUBECONFIG", gatewayKubeconfig(t))
 	for k, v := range o.env {
 		srv.Setenv(k, v)
 	}
@@ -309,8 +312,18 @@ func TestGatewayLoginAndCommands(t *testing.T) {
 	cm := "gw-e2e-" + randomSuffix(t)
 
 	// The API server's audit log shows alice, impersonated by the gateway's
-	// own account, under the gateway's (and the CLI's) decision id.
+	// own account, under the gateway's decision id; the CLI's decision id
+	// is the gateway line's clientAuditID.
 	id := fmt.Sprint(execLine["id"])
+	cliIDs := map[string]bool{}
+	for _, e := range kgateAuditLog(t, alice) {
+		if e.Verb == "exec" && e.Decision == "allow" {
+			cliIDs[e.ID] = true
+		}
+	}
+	if cid := fmt.Sprint(execLine["clientAuditID"]); !cliIDs[cid] || cid == id {
+		t.Errorf("the gateway's exec line %v does not join the CLI's exec decisions %v", execLine, cliIDs)
+	}
 	evs := waitKubeAudit(t, `"auditID":"`+id+`"`)
 	for _, ev := range evs {
 		imp, _ := ev["impersonatedUser"].(map[string]any)
@@ -580,14 +593,20 @@ func TestGatewayStripsClientImpersonation(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
-	for _, ev := range waitKubeAudit(t, `"auditID":"`+id+`"`) {
+	// The client's Audit-ID is a field of the gateway's line; the API
+	// server gets the gateway's own.
+	l := g.lastAudit(map[string]string{"clientAuditID": id})
+	if l["user"] != "bob" || l["decision"] != "allow" || l["id"] == id {
+		t.Errorf("gateway audit: %v", l)
+	}
+	for _, ev := range waitKubeAudit(t, `"auditID":"`+fmt.Sprint(l["id"])+`"`) {
 		imp, _ := ev["impersonatedUser"].(map[string]any)
 		if imp == nil || imp["username"] != "bob" || strings.Contains(fmt.Sprint(imp["groups"]), "system:masters") {
 			t.Errorf("the API server saw %v", imp)
 		}
 	}
-	if l := g.lastAudit(map[string]string{"id": id}); l["user"] != "bob" || l["decision"] != "allow" {
-		t.Errorf("gateway audit: %v", l)
+	if evs := kubeAudit(t, `"auditID":"`+id+`"`); len(evs) != 0 {
+		t.Errorf("the client's audit id reached the API server: %v", evs)
 	}
 	if !strings.Contains(g.Proc.Output(), "removed the client's own impersonation headers") {
 		t.Error("the stripped headers are not logged")

@@ -36,7 +36,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: KGATE_BIN, KUBECONFIG and KGATE_ENV_DIR must be set (make test does it); skipping")
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The invariant of the gateway: whatever the tests made it do, the
+	// cluster saw every request of its account made as the real user.
+	if err := checkGatewayAccount(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: FAIL:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // Result is what one run of a binary produced.
