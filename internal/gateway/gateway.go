@@ -77,6 +77,9 @@ type Gateway struct {
 	upgrades *proxy.UpgradeAwareHandler
 	proxy    *httputil.ReverseProxy
 	nsProxy  http.Handler
+	// rt is the transport of the gateway's own requests to the API server
+	// (access reviews); actAs sets whom they act as.
+	rt       http.RoundTripper
 	limiter  *failureLimiter
 	metrics  *metrics
 	upstream *url.URL
@@ -127,7 +130,7 @@ func New(o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("the gateway's cluster credentials: %w", err)
 	}
 	g := &Gateway{
-		o: o, infos: newRequestInfoFactory(), upstream: target,
+		o: o, infos: newRequestInfoFactory(), upstream: target, rt: rt,
 		limiter: newFailureLimiter(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
 		metrics: newMetrics(), hijacked: map[any]func() error{},
 	}

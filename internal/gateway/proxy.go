@@ -178,17 +178,13 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if d.Allowed {
 			e.Decision = audit.Allow
 		}
-		if c.kind == kindResource && c.group == "" && c.req.Resource == "namespaces" && c.req.Name == "" && !pol.IsSuperAdmin(id2) {
-			// The policy lets everyone list namespaces and show only those of
-			// their projects. The cluster's RBAC does not let them list
-			// namespaces at all, so the gateway lists with its own identity
-			// and filters; it cannot filter a watch.
-			if c.req.Verb == "watch" {
-				e.Decision = audit.Deny
-				e.Reason = fmt.Sprintf("user %q may list namespaces but not watch them through the gateway; only super admins may", id2.User)
-			} else if c.req.Verb == policy.VerbList {
-				filterNamespaces = true
-			}
+		if c.kind == kindResource && c.group == "" && c.req.Resource == "namespaces" && c.req.Name == "" && c.req.Subresource == "" &&
+			!pol.IsSuperAdmin(id2) && (c.req.Verb == policy.VerbList || c.req.Verb == policy.VerbWatch) {
+			// The policy lets everyone list (and watch) namespaces and shows
+			// only those of their projects. The cluster's RBAC does not let
+			// them list namespaces at all, so the gateway lists or watches
+			// with its own identity and filters.
+			filterNamespaces = true
 		}
 	}
 	if err := g.decided(e, kindLabel); err != nil {
@@ -209,13 +205,21 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// The gateway's own, documented call: namespace names, listed with
 		// its own identity and filtered.
 		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(id2, ns) })
+		ctx = context.WithValue(ctx, watchKey{}, c.req.Verb == policy.VerbWatch)
 		ctx = withForwarding(ctx, &forwarding{id: id, own: true})
 		g.nsProxy.ServeHTTP(rec, r.WithContext(ctx))
 		return
 	}
 	// Whom the request acts as goes in its context, not its headers: actAs
 	// writes it onto the outbound request (see forwarding).
-	r = r.WithContext(withForwarding(r.Context(), &forwarding{id: id, user: id2.User, groups: id2.Groups}))
+	fw := &forwarding{id: id, user: id2.User, groups: id2.Groups}
+	if c.kind == kindSelfReview && c.group == "authorization.k8s.io" {
+		// Answered from the policy and the cluster together (review.go).
+		rec.buffered = true
+		g.serveReview(rec, r, pol, id2, fw)
+		return
+	}
+	r = r.WithContext(withForwarding(r.Context(), fw))
 	if c.streaming {
 		g.metrics.active.Inc()
 		defer g.metrics.active.Dec()
@@ -256,6 +260,9 @@ func (g *Gateway) decided(e audit.Entry, kind string) error {
 
 type keepKey struct{}
 
+// watchKey marks a namespace request the gateway filters as a watch.
+type watchKey struct{}
+
 // namespaceListProxy lists namespaces with the gateway's own identity and
 // keeps those the request's keep function (in its context) allows.
 func (g *Gateway) namespaceListProxy(rt http.RoundTripper) http.Handler {
@@ -286,12 +293,19 @@ func (g *Gateway) namespaceListProxy(rt http.RoundTripper) http.Handler {
 			if keep == nil {
 				return errors.New("no namespace filter")
 			}
+			if watching, _ := resp.Request.Context().Value(watchKey{}).(bool); watching {
+				resp.Body = filterNamespaceWatch(resp.Body, keep)
+				resp.ContentLength = -1
+				resp.Header.Del("Content-Length")
+				resp.Header.Del("Content-Encoding")
+				return nil
+			}
 			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if err != nil {
 				return err
 			}
-			out, err := filterNamespaceList(body, keep)
+			out, _, err := filterNamespaceList(body, keep)
 			if err != nil {
 				return err
 			}
@@ -305,12 +319,95 @@ func (g *Gateway) namespaceListProxy(rt http.RoundTripper) http.Handler {
 	}
 }
 
+// filterNamespaceWatch passes on the events of a namespace watch (JSON, one
+// event after another) whose namespace keep allows: bookmarks and errors
+// as they are, Tables with only the rows kept. An event it cannot read ends
+// the watch, as the client then lists and watches again.
+func filterNamespaceWatch(up io.ReadCloser, keep func(string) bool) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		defer up.Close()
+		dec := json.NewDecoder(up)
+		for {
+			var ev struct {
+				Type   string          `json:"type"`
+				Object json.RawMessage `json:"object"`
+			}
+			if err := dec.Decode(&ev); err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				pw.CloseWithError(err)
+				return
+			}
+			obj := ev.Object
+			switch ev.Type {
+			case "BOOKMARK", "ERROR":
+			default:
+				var o struct {
+					Kind              string                `json:"kind"`
+					Metadata          struct{ Name string } `json:"metadata"`
+					ColumnDefinitions []json.RawMessage     `json:"columnDefinitions"`
+				}
+				if err := json.Unmarshal(obj, &o); err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+				switch o.Kind {
+				case "Namespace":
+					if !keep(o.Metadata.Name) {
+						continue
+					}
+				case "Table":
+					out, kept, err := filterNamespaceList(obj, keep)
+					if err != nil {
+						pw.CloseWithError(err)
+						return
+					}
+					// The first event's Table has the columns: keep it, even
+					// empty, for the client's headers.
+					if kept == 0 && len(o.ColumnDefinitions) == 0 {
+						continue
+					}
+					obj = out
+				default:
+					pw.CloseWithError(fmt.Errorf("unexpected %q in a namespace watch", o.Kind))
+					return
+				}
+			}
+			b, err := json.Marshal(struct {
+				Type   string          `json:"type"`
+				Object json.RawMessage `json:"object"`
+			}{ev.Type, obj})
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			if _, err := pw.Write(append(b, '\n')); err != nil {
+				return
+			}
+		}
+	}()
+	return watchBody{pr, up}
+}
+
+// watchBody is a filtered watch: closing it ends the upstream watch too.
+type watchBody struct {
+	*io.PipeReader
+	up io.Closer
+}
+
+func (b watchBody) Close() error {
+	_ = b.up.Close()
+	return b.PipeReader.Close()
+}
+
 // filterNamespaceList keeps the namespaces of a NamespaceList or a Table of
-// namespaces that keep allows.
-func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
+// namespaces that keep allows, and says how many it kept.
+func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, int, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("decoding the namespace list: %w", err)
+		return nil, 0, fmt.Errorf("decoding the namespace list: %w", err)
 	}
 	var kind string
 	_ = json.Unmarshal(doc["kind"], &kind)
@@ -321,12 +418,12 @@ func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
 	case "Table":
 		field = "rows"
 	default:
-		return nil, fmt.Errorf("unexpected %q in answer to a namespace list", kind)
+		return nil, 0, fmt.Errorf("unexpected %q in answer to a namespace list", kind)
 	}
 	var items []json.RawMessage
 	if len(doc[field]) > 0 {
 		if err := json.Unmarshal(doc[field], &items); err != nil {
-			return nil, fmt.Errorf("decoding the namespace list: %w", err)
+			return nil, 0, fmt.Errorf("decoding the namespace list: %w", err)
 		}
 	}
 	kept := make([]json.RawMessage, 0, len(items))
@@ -343,7 +440,7 @@ func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
 			} `json:"object"`
 		}
 		if err := json.Unmarshal(it, &o); err != nil {
-			return nil, fmt.Errorf("decoding the namespace list: %w", err)
+			return nil, 0, fmt.Errorf("decoding the namespace list: %w", err)
 		}
 		name := o.Metadata.Name
 		if kind == "Table" {
@@ -360,7 +457,7 @@ func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
 	}
 	b, err := json.Marshal(kept)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	doc[field] = b
 	// The count of what is left to list would tell how many namespaces
@@ -374,7 +471,8 @@ func filterNamespaceList(body []byte, keep func(string) bool) ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(doc)
+	out, err := json.Marshal(doc)
+	return out, len(kept), err
 }
 
 // recorder records the status code and the time to the first byte, and

@@ -76,17 +76,12 @@ func classify(info *request.RequestInfo, r *http.Request) classified {
 		c.kind = kindSelfReview
 		return c
 	}
+	c.req.Verb = policyVerb(info.Verb, info.Subresource)
 	q := r.URL.Query()
 	switch info.Subresource {
 	case "log":
-		if info.Verb == "get" {
-			c.req.Verb = policy.VerbLogs
-			c.streaming = q.Get("follow") == "true"
-		}
+		c.streaming = info.Verb == "get" && q.Get("follow") == "true"
 	case "exec", "attach", "portforward":
-		// Whatever the HTTP method (POST for SPDY, GET for WebSocket), it is
-		// an exec-level request: admin.
-		c.req.Verb = policy.VerbExec
 		c.streaming = true
 		if info.Subresource == "exec" {
 			c.command = q["command"]
@@ -94,13 +89,28 @@ func classify(info *request.RequestInfo, r *http.Request) classified {
 	case "proxy":
 		// A proxied port may stream anything.
 		c.streaming = true
-	case "scale":
-		if info.Verb == "update" || info.Verb == "patch" {
-			c.req.Verb = policy.VerbScale
-		}
 	}
 	if info.Verb == "watch" {
 		c.streaming = true
 	}
 	return c
+}
+
+// policyVerb is the policy's verb for an API verb on a subresource.
+func policyVerb(verb, subresource string) string {
+	switch subresource {
+	case "log":
+		if verb == "get" {
+			return policy.VerbLogs
+		}
+	case "exec", "attach", "portforward":
+		// Whatever the HTTP method (POST for SPDY, GET for WebSocket), it is
+		// an exec-level request: admin.
+		return policy.VerbExec
+	case "scale":
+		if verb == "update" || verb == "patch" {
+			return policy.VerbScale
+		}
+	}
+	return verb
 }
