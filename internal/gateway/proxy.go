@@ -74,12 +74,20 @@ func clientAuditID(h http.Header) string {
 	return id
 }
 
-// canonicalPath reports whether p is a path the API server and the gateway
-// read the same way: no "." or ".." segments, no empty segments, and no
-// escaped characters (checked by the caller through URL.RawPath).
-func canonicalPath(p string) bool {
-	if p == "" || p[0] != '/' {
+// canonicalPath reports whether p, the request's decoded path, is a path
+// the API server and the gateway read the same way: no "." or ".."
+// segments, no empty segments, no escaped characters (escaped is the path
+// as sent: a "%" there is an escape, "%3F" and "%2F" included), no ";" or
+// "\" (which some servers and proxies split on) and no control characters.
+// Kubernetes names need none of them.
+func canonicalPath(p, escaped string) bool {
+	if p == "" || p[0] != '/' || strings.ContainsAny(escaped, "%;\\") {
 		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x21 || p[i] == 0x7f {
+			return false
+		}
 	}
 	c := path.Clean(p)
 	return c == p || c+"/" == p
@@ -111,7 +119,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if r.URL.RawPath != "" || !canonicalPath(r.URL.Path) {
+	if r.URL.RawPath != "" || !canonicalPath(r.URL.Path, r.URL.EscapedPath()) {
 		rec.verb = "invalid"
 		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest,
 			fmt.Sprintf("the gateway refuses the path %q: it is not in canonical form", r.URL.EscapedPath()), nil)

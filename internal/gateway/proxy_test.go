@@ -390,6 +390,12 @@ func TestNonCanonicalPathsRefused(t *testing.T) {
 		"/api/v1/namespaces/payments/pods/%2e%2e/x",
 		"/api/v1/namespaces/payments//pods",
 		"/api/v1/namespaces/payments/pods/a%2Fb",
+		"/api/v1/namespaces/payments/pods%3Fwatch=true",
+		"/api/v1/namespaces/payments/pods/..%5C..%5Ckube-system",
+		"/api/v1/namespaces/payments/pods;x=y",
+		"/api/v1/namespaces/payments/pods/a\\b",
+		"/api/v1/namespaces/payments/pods/a%00",
+		"/api/v1/namespaces/payments/pods/a%25",
 	} {
 		req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
 		req.URL.Opaque = "//" + strings.TrimPrefix(f.srv.URL, "http://") + p
