@@ -90,6 +90,8 @@ func (g *Gateway) serveReview(w http.ResponseWriter, r *http.Request, pol *polic
 		if !g.forwardReview(w, r, fw, clean, got) {
 			return
 		}
+		// Decided on what the client asked (the API server need not echo it).
+		got.Spec = clean.Spec
 		var info request.RequestInfo
 		if ra := got.Spec.ResourceAttributes; ra != nil {
 			info = request.RequestInfo{IsResourceRequest: true, Verb: ra.Verb, APIGroup: ra.Group, Resource: ra.Resource,
@@ -112,6 +114,8 @@ func (g *Gateway) serveReview(w http.ResponseWriter, r *http.Request, pol *polic
 		if !g.forwardReview(w, r, fw, clean, got) {
 			return
 		}
+		// The API server's answer does not echo the namespace asked about.
+		got.Spec = clean.Spec
 		if !pol.IsSuperAdmin(id) {
 			got.Status = filterRules(pol, id, got.Spec.Namespace, got.Status)
 		}

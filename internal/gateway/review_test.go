@@ -62,7 +62,10 @@ func serveReviewUpstream(w http.ResponseWriter, r *http.Request) {
 		if !rv.Status.Allowed {
 			rv.Status.Reason = "RBAC: no"
 		}
+		rv.Spec = authorizationv1.SelfSubjectAccessReviewSpec{} // not relied on
 	case *authorizationv1.SelfSubjectRulesReview:
+		// kube-apiserver answers with an empty spec.
+		rv.Spec = authorizationv1.SelfSubjectRulesReviewSpec{}
 		rv.Status.ResourceRules = []authorizationv1.ResourceRule{
 			{Verbs: []string{"create"}, APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}},
 		}

@@ -27,8 +27,17 @@ var (
 	accountOnce sync.Mutex
 	accountKC   string    // the account's kubeconfig, once made
 	suiteStart  time.Time // when the suite first started a gateway
-	probeJTI    string    // the credential id of the test's own probes as the account
+	// probeCreds are the credential ids (kube-apiserver's audit
+	// user.extra) of the tests' own probes as a gateway account.
+	probeCreds = map[string]bool{}
 )
+
+// addProbeCred marks a credential id as a test's own probe.
+func addProbeCred(id string) {
+	accountOnce.Lock()
+	defer accountOnce.Unlock()
+	probeCreds[id] = true
+}
 
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
@@ -88,7 +97,7 @@ current-context: gw
 	// its own to users' objects. The test asks with a token of its own,
 	// whose requests the invariant below leaves out.
 	probe := strings.TrimSpace(MustKubectl(t, "create", "token", gatewayAccountName, "-n", gatewayAccountNS, "--duration", "10m").Stdout)
-	probeJTI = "JTI=" + jwtID(t, probe)
+	probeCreds["JTI="+jwtID(t, probe)] = true
 	probeKC := filepath.Join(dir, "probe.kubeconfig")
 	writeFile(t, probeKC, strings.Replace(string(mustRead(t, kc)), tok, probe, 1))
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=" + probeKC}
@@ -126,8 +135,8 @@ func gatewayAccountViolations(path string, since time.Time) ([]string, int, erro
 		if ev.User.Username != gatewayAccountUser && !strings.HasPrefix(ev.User.Username, "kgate-gateway-e2e-") {
 			continue
 		}
-		if probeJTI != "" && slices.Contains(ev.User.Extra["authentication.kubernetes.io/credential-id"], probeJTI) {
-			continue // the test's own probe of the account's rights
+		if slices.ContainsFunc(ev.User.Extra["authentication.kubernetes.io/credential-id"], func(id string) bool { return probeCreds[id] }) {
+			continue // a test's own probe of the account's rights
 		}
 		seen++
 		if ev.ImpersonatedUser != nil && ev.ImpersonatedUser.Username != "" {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -841,8 +843,22 @@ current-context: gw
 	t.Cleanup(func() { Kubectl(t, "delete", "clusterrole", account, "--ignore-not-found") })
 	MustKubectl(t, "create", "clusterrolebinding", account, "--clusterrole", account, "--user", account)
 	t.Cleanup(func() { Kubectl(t, "delete", "clusterrolebinding", account, "--ignore-not-found") })
-	// Without the binding, the account may do nothing at all.
-	if r := run(t, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=" + kc}, "", kubectlBin, "get", "pods", "-n", "payments"); r.Code == 0 {
+	// Without the binding, the account may do nothing at all. Asked with a
+	// certificate of its own, which the suite's invariant (every request of
+	// a gateway's account is impersonated) leaves out.
+	if out, err := exec.Command(certsBin, "leaf", "--ca", filepath.Join(envDir, "pki"), "--cn", account, "--usage", "client",
+		"--name", "probe", "--out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("certs: %v\n%s", err, out)
+	}
+	block, _ := pem.Decode(mustRead(t, filepath.Join(dir, "probe.crt")))
+	if block == nil {
+		t.Fatal("no probe certificate")
+	}
+	sum := sha256.Sum256(block.Bytes)
+	addProbeCred("X509SHA256=" + hex.EncodeToString(sum[:]))
+	probeKC := filepath.Join(dir, "probe.kubeconfig")
+	writeFile(t, probeKC, strings.ReplaceAll(string(mustRead(t, kc)), "gw.", "probe."))
+	if r := run(t, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=" + probeKC}, "", kubectlBin, "get", "pods", "-n", "payments"); r.Code == 0 {
 		t.Fatalf("the gateway's account may read pods itself: %s", r)
 	}
 

@@ -15,7 +15,8 @@ import (
 func canI(t *testing.T, u *User, args ...string) string {
 	t.Helper()
 	r := gwKubectl(t, u, append([]string{"auth", "can-i"}, args...)...)
-	out := strings.TrimSpace(r.Stdout)
+	// "no - kgate: <the policy's reason>" when the policy refuses.
+	out, _, _ := strings.Cut(strings.TrimSpace(r.Stdout), " ")
 	if out != "yes" && out != "no" {
 		t.Fatalf("kubectl auth can-i %v: %s", args, r)
 	}
