@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -86,6 +87,10 @@ func (a actAs) WrappedRoundTripper() http.RoundTripper { return a.next }
 // send. Any other names a header the reverse proxy would remove as
 // hop-by-hop: nothing a client names may be taken off the request.
 var allowedConnectionTokens = map[string]bool{"close": true, "keep-alive": true, "upgrade": true}
+
+func badConnectionMessage(tok string) string {
+	return fmt.Sprintf("the gateway refuses the Connection option %q: only close, keep-alive and Upgrade are allowed", tok)
+}
 
 // badConnectionToken returns the first option of the request's Connection
 // headers (every line, every spelling of the name, comma lists) that is not

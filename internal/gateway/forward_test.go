@@ -68,6 +68,9 @@ func TestConnectionOptionsRefused(t *testing.T) {
 		"spdy two lines":       exec + "Connection: Upgrade\r\nConnection: impersonate-user\r\nUpgrade: SPDY/3.1\r\n\r\n",
 		"websocket upgrade":    wsExec + "Connection: Upgrade,Impersonate-User\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
 		"no token, bad option": "GET /api/v1/namespaces/payments/pods HTTP/1.1\r\nHost: gw\r\nConnection: Impersonate-User\r\n\r\n",
+		"login":                "POST /kgate/v1/login HTTP/1.1\r\nHost: gw\r\nConnection: Content-Type\r\nContent-Length: 2\r\n\r\n{}",
+		"policy":               "GET /kgate/v1/policy HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer " + bob + "\r\nConnection: Authorization\r\n\r\n",
+		"healthz":              "GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: x-anything\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			before := f.up.count()

@@ -252,6 +252,15 @@ func (g *Gateway) Handler() http.Handler {
 	metricsHandler := g.metrics.handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/healthz", "/livez", "/readyz", "/metrics", LoginPath, PolicyPath:
+			// The gateway's own endpoints forward nothing, but a client has no
+			// more use there for naming headers in Connection than elsewhere.
+			if tok, bad := badConnectionToken(r.Header); bad {
+				writeStatus(w, http.StatusBadRequest, "BadRequest", badConnectionMessage(tok), nil)
+				return
+			}
+		}
+		switch r.URL.Path {
 		case "/healthz", "/livez":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write([]byte("ok\n"))

@@ -114,8 +114,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// and Upgrade has a use there.
 		rec.verb = "invalid"
 		g.o.Log.Warn("refused a Connection header naming a header", "option", tok, "client", r.RemoteAddr)
-		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest,
-			fmt.Sprintf("the gateway refuses the Connection option %q: only close, keep-alive and Upgrade are allowed", tok), nil)
+		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest, badConnectionMessage(tok), nil)
 		return
 	}
 

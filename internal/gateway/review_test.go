@@ -331,3 +331,39 @@ func TestNamespaceWatchFiltered(t *testing.T) {
 		t.Errorf("olga's watch: %v", got)
 	}
 }
+
+// kubectl sends its access reviews in protobuf; a client that accepts
+// nothing else gets protobuf back.
+func TestAccessReviewProtobuf(t *testing.T) {
+	f := newFixture(t)
+	info, _ := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	in := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "secrets", Namespace: "payments"}}}
+	in.SetGroupVersionKind(authorizationv1.SchemeGroupVersion.WithKind("SelfSubjectAccessReview"))
+	var buf bytes.Buffer
+	if err := info.Serializer.Encode(in, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for accept, wantType := range map[string]string{
+		runtime.ContentTypeProtobuf:                                 runtime.ContentTypeProtobuf,
+		runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON: runtime.ContentTypeJSON,
+	} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", bytes.NewReader(buf.Bytes()))
+		req.Header.Set("Authorization", "Bearer "+f.token(t, "bob"))
+		req.Header.Set("Content-Type", runtime.ContentTypeProtobuf)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || resp.Header.Get("Content-Type") != wantType {
+			t.Fatalf("Accept %s: %d %s", accept, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		got := &authorizationv1.SelfSubjectAccessReview{}
+		if _, _, err := scheme.Codecs.UniversalDeserializer().Decode(b, nil, got); err != nil || got.Status.Allowed || !got.Status.Denied {
+			t.Errorf("Accept %s: %+v %v", accept, got.Status, err)
+		}
+	}
+}
