@@ -80,6 +80,11 @@ type hostileCase struct {
 	bodyHas []string
 	// bodyLacks must not be.
 	bodyLacks []string
+	// http10 sends the request line as HTTP/1.0.
+	http10 bool
+	// malformed: Go's HTTP server refuses it before the gateway sees it
+	// (a plain-text 400, not a Status).
+	malformed bool
 }
 
 type hostileResult struct {
@@ -138,7 +143,11 @@ func (c hostileCase) send(t *testing.T, g *gw, ua string) hostileResult {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n", c.method, c.path, host, ua)
+	version := "HTTP/1.1"
+	if c.http10 {
+		version = "HTTP/1.0"
+	}
+	fmt.Fprintf(&b, "%s %s %s\r\nHost: %s\r\nUser-Agent: %s\r\n", c.method, c.path, version, host, ua)
 	if c.token != "" {
 		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", c.token)
 	}
@@ -384,6 +393,11 @@ func TestHostileClients(t *testing.T) {
 		{name: "imp/user and group", token: tb, method: "GET", path: pods, hdr: []string{"Impersonate-User: system:admin", "Impersonate-Group: system:masters"},
 			want: 200, reached: reachedAsUser, as: "bob", notGroups: []string{"system:masters"}},
 		get("imp/lower case user", tb, pods, 200, reachedAsUser, "bob", "impersonate-user: olga"),
+		get("imp/underscore for hyphen", tb, pods, 200, reachedAsUser, "bob", "Impersonate_User: system:admin", "Impersonate_Group: system:masters"),
+		{name: "imp/space before the colon", token: tb, method: "GET", path: pods, hdr: []string{"Impersonate-User : system:admin"}, want: 400, malformed: true},
+		{name: "hop/HTTP/1.0", http10: true, token: tb, method: "GET", path: pods, hdr: []string{"Connection: Impersonate-User"}, want: 400, bodyHas: refusedHeader},
+		{name: "hop/HTTP/1.0 keep-alive passes", http10: true, token: tb, method: "GET", path: pods, hdr: []string{"Connection: keep-alive", "Impersonate-User: olga"},
+			want: 200, reached: reachedAsUser, as: "bob"},
 		{name: "imp/upper case group", token: tb, method: "GET", path: pods, hdr: []string{"IMPERSONATE-GROUP: ops"}, want: 200, reached: reachedAsUser, as: "bob", notGroups: []string{"ops"}},
 		get("imp/uid", tb, pods, 200, reachedAsUser, "bob", "Impersonate-Uid: 0"),
 		get("imp/extra", tb, pods, 200, reachedAsUser, "bob", "Impersonate-Extra-Scopes: cluster-admin"),
@@ -590,7 +604,7 @@ func TestHostileClients(t *testing.T) {
 					t.Errorf("the answer has %q: %s", s, r.body)
 				}
 			}
-			if r.status >= 400 && r.body != "" && c.proto != http2Raw && c.reached == reachedNothing && !strings.Contains(r.body, `"kind":"Status"`) {
+			if r.status >= 400 && r.body != "" && c.proto != http2Raw && !c.malformed && c.reached == reachedNothing && !strings.Contains(r.body, `"kind":"Status"`) {
 				t.Errorf("a refusal that is not a Kubernetes Status: %s", r.body)
 			}
 			evs := byUA[ua(i)]
