@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -74,7 +75,13 @@ func reviewDecision(pol *policy.Policy, id policy.Identity, info *request.Reques
 func (g *Gateway) serveReview(w http.ResponseWriter, r *http.Request, pol *policy.Policy, id policy.Identity, fw *forwarding) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReviewBody))
 	if err != nil {
-		writeStatus(w, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge, "the access review's body: "+err.Error(), nil)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeStatus(w, http.StatusRequestEntityTooLarge, metav1.StatusReasonRequestEntityTooLarge,
+				fmt.Sprintf("the access review is larger than %d bytes", maxReviewBody), nil)
+			return
+		}
+		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "reading the access review: "+err.Error(), nil)
 		return
 	}
 	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
