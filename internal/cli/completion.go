@@ -94,6 +94,29 @@ var argSpecs = map[string]argSpec{
 		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
 	"exec": {verb: policy.VerbExec, sub: "exec", podFirst: true, single: true,
 		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
+	"attach": {verb: policy.VerbExec, sub: "attach", podFirst: true, single: true,
+		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
+	"port-forward": {verb: policy.VerbExec, sub: "portforward", podFirst: true, single: true,
+		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
+	"label":           {verb: "label"},
+	"annotate":        {verb: "annotate"},
+	"rollout status":  {verb: policy.VerbGet, kinds: rolloutKinds},
+	"rollout history": {verb: policy.VerbGet, kinds: rolloutKinds},
+	"rollout restart": {verb: "restart", kinds: rolloutKinds},
+	"rollout undo":    {verb: "undo", kinds: rolloutKinds},
+	"rollout pause":   {verb: "pause", kinds: []string{"deployments"}},
+	"rollout resume":  {verb: "resume", kinds: []string{"deployments"}},
+}
+
+var rolloutKinds = []string{"deployments", "statefulsets", "daemonsets"}
+
+// specKey names a command in argSpecs: "exec", or "rollout status" for a
+// subcommand.
+func specKey(cmd *cobra.Command) string {
+	if p := cmd.Parent(); p != nil && p.HasParent() {
+		return p.Name() + " " + cmd.Name()
+	}
+	return cmd.Name()
 }
 
 // registerCompletions gives the command tree its live completion: object
@@ -186,7 +209,7 @@ func registerCompletionsWith(root *cobra.Command, newC func(cmd *cobra.Command) 
 	var walk func(cmd *cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		switch {
-		case argSpecs[cmd.Name()].verb != "" && cmd.Parent() == root:
+		case argSpecs[specKey(cmd)].verb != "" && (cmd.Parent() == root || cmd.Parent().Parent() == root):
 			cmd.ValidArgsFunction = names
 		case cmd.Name() == "use" && cmd.Parent() != nil && cmd.Parent().Name() == "project":
 			cmd.ValidArgsFunction = projects
@@ -200,7 +223,7 @@ func registerCompletionsWith(root *cobra.Command, newC func(cmd *cobra.Command) 
 				return
 			}
 			switch {
-			case fl.Name == "container" && argSpecs[cmd.Name()].podFirst:
+			case fl.Name == "container" && argSpecs[specKey(cmd)].podFirst:
 				_ = cmd.RegisterFlagCompletionFunc(fl.Name, container)
 			case static[fl.Name] != nil:
 				_ = cmd.RegisterFlagCompletionFunc(fl.Name, static[fl.Name])
@@ -246,7 +269,7 @@ func debug(format string, a ...any) {
 }
 
 func specOf(cmd *cobra.Command) argSpec {
-	if s, ok := argSpecs[cmd.Name()]; ok {
+	if s, ok := argSpecs[specKey(cmd)]; ok {
 		return s
 	}
 	return argSpec{verb: policy.VerbGet}

@@ -17,17 +17,22 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/cmd/attach"
 	"github.com/kgate/kgate/internal/cmd/cani"
 	deletecmd "github.com/kgate/kgate/internal/cmd/delete"
 	"github.com/kgate/kgate/internal/cmd/describe"
+	"github.com/kgate/kgate/internal/cmd/events"
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmd/get"
+	"github.com/kgate/kgate/internal/cmd/label"
 	"github.com/kgate/kgate/internal/cmd/login"
 	"github.com/kgate/kgate/internal/cmd/logout"
 	"github.com/kgate/kgate/internal/cmd/logs"
 	policycmd "github.com/kgate/kgate/internal/cmd/policy"
+	"github.com/kgate/kgate/internal/cmd/portforward"
 	projectcmd "github.com/kgate/kgate/internal/cmd/project"
 	"github.com/kgate/kgate/internal/cmd/projects"
+	"github.com/kgate/kgate/internal/cmd/rollout"
 	"github.com/kgate/kgate/internal/cmd/scale"
 	"github.com/kgate/kgate/internal/cmd/serve"
 	"github.com/kgate/kgate/internal/cmd/version"
@@ -191,6 +196,12 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 		execcmd.NewCmdExec(f, nil),
 		scale.NewCmdScale(f, nil),
 		deletecmd.NewCmdDelete(f, nil),
+		rollout.NewCmdRollout(f, nil),
+		portforward.NewCmdPortForward(f, nil),
+		attach.NewCmdAttach(f, nil),
+		events.NewCmdEvents(f, nil),
+		label.NewCmdLabel(f, nil),
+		label.NewCmdAnnotate(f, nil),
 	} {
 		c.GroupID = "basic"
 		root.AddCommand(c)

@@ -1,0 +1,200 @@
+// Package attach implements `kgate attach`: exec's streams, terminal and
+// transports, to the container's main process instead of a new command.
+package attach
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/kubectl/pkg/cmd/util/podcmd"
+
+	execcmd "github.com/kgate/kgate/internal/cmd/exec"
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/tty"
+)
+
+// Options are what `kgate attach` needs.
+type Options struct {
+	IO         *iostreams.IOStreams
+	KubeClient func() (*kube.Client, error)
+	Namespace  func() (string, bool, error)
+	Authorize  cmdutil.AuthorizeFunc
+	Executor   execcmd.RemoteExecutor
+	Terminal   func() *tty.Terminal
+
+	Target            string
+	Container         string
+	Stdin             bool
+	TTY               bool
+	Quiet             bool
+	Transport         string
+	PodRunningTimeout time.Duration
+}
+
+// NewCmdAttach returns `kgate attach`; runF replaces the run step in tests.
+func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize,
+		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
+	cmd := &cobra.Command{
+		Use:   "attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]",
+		Short: "Attach to the main process of a running container (admins only)",
+		Long: `Attach to the process already running in a container and stream its output,
+as kubectl attach does; -i passes your stdin to it, -t your terminal (raw mode,
+resized with your window). Ctrl-C detaches (exit 130); the process goes on.
+
+TYPE/NAME picks a running pod of a deployment, statefulset, replicaset,
+daemonset, job or service. The container is -c, else the pod's
+kubectl.kubernetes.io/default-container annotation, else its first container.`,
+		Example: `  # follow the output of a pod's main process
+  kgate attach web-7d4b9c-abcde
+
+  # an interactive session with the process of container app
+  kgate attach -it deploy/web -c app`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errs.UsageErrorf("attach takes exactly one pod (or TYPE/NAME)")
+			}
+			opts.Target = args[0]
+			if opts.Transport == "" {
+				opts.Transport = os.Getenv("KGATE_EXEC_TRANSPORT")
+			}
+			switch opts.Transport {
+			case "", execcmd.TransportAuto:
+				opts.Transport = execcmd.TransportAuto
+			case execcmd.TransportWebSocket, execcmd.TransportSPDY:
+			default:
+				return errs.UsageErrorf("--transport must be auto, websocket or spdy, not %q", opts.Transport)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return attachRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Container, "container", "c", "", "Container name (default: the pod's default container)")
+	fl.BoolVarP(&opts.Stdin, "stdin", "i", false, "Pass stdin to the container")
+	fl.BoolVarP(&opts.TTY, "tty", "t", false, "Stdin is a terminal")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print only what the container prints")
+	fl.StringVar(&opts.Transport, "transport", "", "Stream protocol: auto (WebSocket, then SPDY), websocket or spdy [$KGATE_EXEC_TRANSPORT]")
+	fl.DurationVar(&opts.PodRunningTimeout, "pod-running-timeout", time.Minute, "How long to wait for a pod of TYPE/NAME to be running")
+	return cmd
+}
+
+func attachRun(ctx context.Context, o *Options) error {
+	r, name, err := execcmd.ResolveTarget(o.Target)
+	if err != nil {
+		return err
+	}
+	ns, _, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	if o.Authorize != nil {
+		if ctx, err = o.Authorize(ctx, policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "attach", Namespace: ns, Name: name}); err != nil {
+			return err
+		}
+	}
+	client, err := o.KubeClient()
+	if err != nil {
+		return err
+	}
+	pod, err := client.AttachablePod(ctx, r, ns, name, o.PodRunningTimeout)
+	if err != nil {
+		return err
+	}
+	return Session{
+		IO: o.IO, Client: client, Executor: o.Executor, Terminal: o.Terminal, Pod: pod, Container: o.Container,
+		Stdin: o.Stdin, TTY: o.TTY, Quiet: o.Quiet, Transport: o.Transport,
+	}.Run(ctx)
+}
+
+// Session is one attach to a container of a pod (kgate debug attaches too).
+type Session struct {
+	IO        *iostreams.IOStreams
+	Client    *kube.Client
+	Executor  execcmd.RemoteExecutor
+	Terminal  func() *tty.Terminal
+	Pod       *corev1.Pod
+	Container string
+	Stdin     bool
+	TTY       bool
+	Quiet     bool
+	Transport string
+}
+
+// Run attaches and streams until the process ends, the connection drops or
+// ctx ends.
+func (s Session) Run(ctx context.Context) error {
+	pod := s.Pod
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return errs.UsageErrorf("cannot attach to a container in a completed pod; current phase is %s", pod.Status.Phase)
+	}
+	warn := s.IO.ErrOut
+	if s.Quiet {
+		warn = io.Discard
+	}
+	if s.Container != "" {
+		if c, _ := podcmd.FindContainerByName(pod, s.Container); c == nil {
+			return errs.NotFoundErrorf("container %q not found in pod %q", s.Container, pod.Name)
+		}
+	}
+	container, err := podcmd.FindOrDefaultContainerByName(pod, s.Container, s.Quiet, warn)
+	if err != nil {
+		return errs.NotFoundErrorf("%v", err)
+	}
+	var term *tty.Terminal
+	useTTY := s.TTY
+	if useTTY {
+		if s.Terminal != nil {
+			term = s.Terminal()
+		}
+		if term == nil && s.Stdin {
+			if !s.Quiet {
+				fmt.Fprintln(s.IO.ErrOut, "Unable to use a TTY - input is not a terminal or the right kind of file")
+			}
+			useTTY = false
+		}
+	}
+	if !s.Quiet && s.Stdin {
+		fmt.Fprintln(s.IO.ErrOut, "If you don't see a command prompt, try pressing enter.")
+	}
+	req := s.Client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "attach").
+		Param("container", container.Name).
+		Param("stdin", fmt.Sprint(s.Stdin)).Param("stdout", "true").
+		Param("stderr", fmt.Sprint(!useTTY)).Param("tty", fmt.Sprint(useTTY))
+	so := remotecommand.StreamOptions{Stdout: s.IO.Out, Tty: useTTY}
+	if s.Stdin {
+		so.Stdin = s.IO.In
+	}
+	if !useTTY {
+		so.Stderr = s.IO.ErrOut
+	}
+	if useTTY && term != nil {
+		q := term.MonitorSize()
+		defer q.Stop()
+		so.TerminalSizeQueue = q
+		if s.Stdin {
+			if err := term.MakeRaw(); err != nil {
+				return fmt.Errorf("putting the terminal in raw mode: %w", err)
+			}
+			defer term.Restore()
+			go func() { <-ctx.Done(); term.Restore() }()
+		}
+	}
+	err = s.Executor.Execute(ctx, s.Client.Config, s.Transport, req.URL(), so)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
