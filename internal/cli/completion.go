@@ -98,6 +98,8 @@ var argSpecs = map[string]argSpec{
 		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
 	"port-forward": {verb: policy.VerbExec, sub: "portforward", podFirst: true, single: true,
 		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
+	"debug":           {verb: "debug", sub: "ephemeralcontainers", podFirst: true, single: true, kinds: []string{"pods"}},
+	"top pods":        {verb: policy.VerbList, podFirst: true, single: true, kinds: []string{"pods"}},
 	"label":           {verb: "label"},
 	"annotate":        {verb: "annotate"},
 	"rollout status":  {verb: policy.VerbGet, kinds: rolloutKinds},

@@ -19,6 +19,8 @@ import (
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/cmd/attach"
 	"github.com/kgate/kgate/internal/cmd/cani"
+	cpcmd "github.com/kgate/kgate/internal/cmd/cp"
+	debugcmd "github.com/kgate/kgate/internal/cmd/debug"
 	deletecmd "github.com/kgate/kgate/internal/cmd/delete"
 	"github.com/kgate/kgate/internal/cmd/describe"
 	"github.com/kgate/kgate/internal/cmd/events"
@@ -35,6 +37,7 @@ import (
 	"github.com/kgate/kgate/internal/cmd/rollout"
 	"github.com/kgate/kgate/internal/cmd/scale"
 	"github.com/kgate/kgate/internal/cmd/serve"
+	"github.com/kgate/kgate/internal/cmd/top"
 	"github.com/kgate/kgate/internal/cmd/version"
 	"github.com/kgate/kgate/internal/cmd/whoami"
 	"github.com/kgate/kgate/internal/cmdutil"
@@ -199,7 +202,10 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 		rollout.NewCmdRollout(f, nil),
 		portforward.NewCmdPortForward(f, nil),
 		attach.NewCmdAttach(f, nil),
+		cpcmd.NewCmdCp(f, nil),
+		debugcmd.NewCmdDebug(f, nil),
 		events.NewCmdEvents(f, nil),
+		top.NewCmdTop(f, nil),
 		label.NewCmdLabel(f, nil),
 		label.NewCmdAnnotate(f, nil),
 	} {

@@ -46,6 +46,8 @@ type agent struct {
 
 	mu    sync.Mutex
 	known map[types.UID]*podState
+	// started is when the agent started (the node's own CPU counter).
+	started time.Time
 }
 
 // podState is what the agent keeps per pod it has seen on its nodes.
@@ -55,7 +57,7 @@ type podState struct {
 }
 
 func newAgent(cs kubernetes.Interface, o options) *agent {
-	return &agent{cs: cs, o: o, known: map[types.UID]*podState{},
+	return &agent{cs: cs, o: o, known: map[types.UID]*podState{}, started: time.Now(),
 		session: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}
 }
 
@@ -174,6 +176,7 @@ func (a *agent) routes() http.Handler {
 		mux.HandleFunc(p, a.servePortForward)
 	}
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", a.serveContainerLogs)
+	mux.HandleFunc("GET /metrics/resource", a.serveResourceMetrics)
 	return requireClientCert(mux)
 }
 
@@ -272,6 +275,9 @@ func (a *agent) reconcile() {
 				go st.gen.run()
 			}
 			a.ensureLogFiles(p)
+			if len(p.Spec.EphemeralContainers) > len(p.Status.EphemeralContainerStatuses) {
+				go a.startEphemeral(p)
+			}
 		}
 	}
 }
@@ -360,8 +366,16 @@ func (a *agent) newGenerator(p *v1.Pod) *generator {
 // pod, so `logs` works at once, also when generation is off, and a new file
 // appears when a restart count goes up.
 func (a *agent) ensureLogFiles(p *v1.Pod) {
+	names := make([]string, 0, len(p.Spec.Containers)+len(p.Spec.EphemeralContainers))
 	for _, c := range p.Spec.Containers {
-		path := a.containerLogPath(p, c.Name, restartCount(p, c.Name))
+		names = append(names, c.Name)
+	}
+	// An ephemeral container (debug) has a log to attach to as well.
+	for _, c := range p.Spec.EphemeralContainers {
+		names = append(names, c.Name)
+	}
+	for _, name := range names {
+		path := a.containerLogPath(p, name, restartCount(p, name))
 		if _, err := os.Stat(path); err == nil {
 			continue
 		}
