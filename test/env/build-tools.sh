@@ -40,6 +40,12 @@ if [[ ! -x "$BIN/kwok" ]]; then
   echo ">> building kwok $KWOK_VERSION" >&2
   GOBIN="$BIN" GOFLAGS=-mod=mod go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 fi
+# metrics-server for `top`: it scrapes the node agent's /metrics/resource.
+METRICS_SERVER_VERSION=v0.8.0
+if [[ ! -x "$BIN/metrics-server" ]]; then
+  echo ">> building metrics-server $METRICS_SERVER_VERSION" >&2
+  GOBIN="$BIN" GOFLAGS=-mod=mod go install "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+fi
 # kwok's stage files, taken from the kwok module itself (never committed):
 # node-initialize, node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete.
 # Stages only: a KwokConfiguration document loaded from --config is not

@@ -51,7 +51,7 @@ stop_stage() {
     if alive "$c"; then log "$c is still running after KILL"; fi
   done
 }
-stop_stage kwok nodeagent kube-scheduler kube-controller-manager
+stop_stage metrics-server kwok nodeagent kube-scheduler kube-controller-manager
 stop_stage kube-apiserver
 stop_stage etcd
 rm -f "$PIDS"/*.pid 2>/dev/null || true

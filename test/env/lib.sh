@@ -16,6 +16,8 @@ NODEAGENT_PORT="${KGATE_NODEAGENT_PORT:-16250}"  # every kwok node's kubelet por
 KWOK_PORT="${KGATE_KWOK_PORT:-16251}"            # kwok's own server
 KCM_PORT="${KGATE_KCM_PORT:-16257}"
 SCHEDULER_PORT="${KGATE_SCHEDULER_PORT:-16259}"
+METRICS_SERVER_PORT="${KGATE_METRICS_SERVER_PORT:-16262}"  # metrics-server (metrics.k8s.io)
+METRICS_SERVER_VERSION=v0.8.0
 NODE_COUNT="${KGATE_NODE_COUNT:-2}"
 UP_TIMEOUT="${KGATE_UP_TIMEOUT:-120}"            # seconds per wait step
 
@@ -32,6 +34,8 @@ MARKER="$ENV_DIR/.kgate-localenv"
 
 # Start order; down.sh stops in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler nodeagent kwok)
+# metrics-server serves `top`; an environment whose tools predate it runs without.
+if [[ -x "$TOOLS_BIN/metrics-server" ]]; then COMPONENTS+=(metrics-server); fi
 
 # load_settings: the ports etc. the running environment was started with
 # (written by up.sh), unless overridden in the environment.

@@ -7,7 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load_settings
 
 declare -A ports=([etcd]=$ETCD_CLIENT_PORT [kube-apiserver]=$APISERVER_PORT [kube-controller-manager]=$KCM_PORT
-  [kube-scheduler]=$SCHEDULER_PORT [nodeagent]=$NODEAGENT_PORT [kwok]=$KWOK_PORT)
+  [kube-scheduler]=$SCHEDULER_PORT [nodeagent]=$NODEAGENT_PORT [kwok]=$KWOK_PORT
+  [metrics-server]=$METRICS_SERVER_PORT)
 echo "state dir: $ENV_DIR"
 ok=true
 for c in "${COMPONENTS[@]}"; do

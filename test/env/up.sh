@@ -42,7 +42,7 @@ port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . || (exec 3<>"/dev/t
 for spec in "kube-apiserver:$APISERVER_PORT:KGATE_APISERVER_PORT" "etcd client:$ETCD_CLIENT_PORT:KGATE_ETCD_CLIENT_PORT" \
   "etcd peer:$ETCD_PEER_PORT:KGATE_ETCD_PEER_PORT" "node agent:$NODEAGENT_PORT:KGATE_NODEAGENT_PORT" \
   "kwok:$KWOK_PORT:KGATE_KWOK_PORT" "kube-controller-manager:$KCM_PORT:KGATE_KCM_PORT" \
-  "kube-scheduler:$SCHEDULER_PORT:KGATE_SCHEDULER_PORT"; do
+  "kube-scheduler:$SCHEDULER_PORT:KGATE_SCHEDULER_PORT" "metrics-server:$METRICS_SERVER_PORT:KGATE_METRICS_SERVER_PORT"; do
   IFS=: read -r what port var <<<"$spec"
   if port_busy "$port"; then
     who="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1)"
@@ -58,7 +58,7 @@ cat >"$ENV_DIR/settings.sh" <<EOF
 # Written by up.sh: the settings the running environment was started with.
 : "\${KGATE_APISERVER_PORT:=$APISERVER_PORT}" "\${KGATE_ETCD_CLIENT_PORT:=$ETCD_CLIENT_PORT}" "\${KGATE_ETCD_PEER_PORT:=$ETCD_PEER_PORT}"
 : "\${KGATE_NODEAGENT_PORT:=$NODEAGENT_PORT}" "\${KGATE_KWOK_PORT:=$KWOK_PORT}" "\${KGATE_KCM_PORT:=$KCM_PORT}" "\${KGATE_SCHEDULER_PORT:=$SCHEDULER_PORT}"
-: "\${KGATE_TOOLS_BIN:=$TOOLS_BIN}" "\${KGATE_NODE_COUNT:=$NODE_COUNT}"
+: "\${KGATE_TOOLS_BIN:=$TOOLS_BIN}" "\${KGATE_NODE_COUNT:=$NODE_COUNT}" "\${KGATE_METRICS_SERVER_PORT:=$METRICS_SERVER_PORT}"
 EOF
 
 "$TOOLS_BIN/certs" cluster --dir "$PKI" --server "$APISERVER_URL" --context kgate-local
@@ -235,6 +235,55 @@ start kwok \
   --tls-private-key-file="$PKI/node.key" \
   --node-lease-duration-seconds=40 \
   --cidr=10.244.0.1/16
+
+# metrics-server (metrics.k8s.io, for top) scrapes the node agent's
+# /metrics/resource as it would a kubelet's. The API server reaches it through
+# an ExternalName Service (no kube-proxy here); its first figures come after
+# two scrapes (metric-resolution 10s), so nothing waits for them.
+if [[ -x "$TOOLS_BIN/metrics-server" ]]; then
+  "$TOOLS_BIN/certs" leaf --ca "$PKI" --cn metrics-server --dns metrics-server.kube-system.svc --dns localhost --ip 127.0.0.1 \
+    --out "$PKI/metrics-server" >/dev/null || fail "creating the metrics-server certificate failed"
+  start metrics-server \
+    --secure-port="$METRICS_SERVER_PORT" \
+    --bind-address=127.0.0.1 \
+    --tls-cert-file="$PKI/metrics-server/tls.crt" \
+    --tls-private-key-file="$PKI/metrics-server/tls.key" \
+    --kubeconfig="$PKI/admin.kubeconfig" \
+    --authentication-kubeconfig="$PKI/admin.kubeconfig" \
+    --authorization-kubeconfig="$PKI/admin.kubeconfig" \
+    --client-ca-file="$PKI/ca.crt" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --kubelet-preferred-address-types=InternalIP \
+    --kubelet-port="$NODEAGENT_PORT" \
+    --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --metric-resolution=10s \
+    --profiling=false
+  ms_yaml="apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system, labels: {kgate.dev/env: metrics-server}}
+spec:
+  type: ExternalName
+  externalName: localhost
+  ports: [{name: https, port: $METRICS_SERVER_PORT, protocol: TCP}]
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io, labels: {kgate.dev/env: metrics-server}}
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  caBundle: $(base64 -w0 "$PKI/ca.crt")
+  service: {name: metrics-server, namespace: kube-system, port: $METRICS_SERVER_PORT}"
+  apply_out="$(kubectl_ apply -f - <<<"$ms_yaml" 2>&1)" || fail "registering the metrics API failed: $apply_out" kube-apiserver
+fi
 
 # slapd (another script's business) starts alongside; checked at the end.
 slapd_job=""

@@ -1,0 +1,52 @@
+package portforward
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/iostreams"
+)
+
+func parse(t *testing.T, args ...string) (*Options, error) {
+	t.Helper()
+	t.Setenv("KGATE_EXEC_TRANSPORT", "")
+	io, _, _, _ := iostreams.Test()
+	var got *Options
+	cmd := NewCmdPortForward(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	return got, cmd.Execute()
+}
+
+func TestParse(t *testing.T) {
+	o, err := parse(t, "svc/web", "8080:80", ":443", "9090", "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Target != "svc/web" || !reflect.DeepEqual(o.Ports, []string{"8080:80", ":443", "9090", "http"}) ||
+		!reflect.DeepEqual(o.Addresses, []string{"localhost"}) || o.Transport != "auto" {
+		t.Fatalf("%+v", o)
+	}
+	for _, args := range [][]string{{}, {"pod"}, {"pod", "0"}, {"pod", "70000"}, {"pod", "x:80"}, {"pod", "80:"}, {"pod", "80", "--transport=ftp"}} {
+		_, err := parse(t, args...)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	got, err := translate([]string{"8080:http", "http", "81", ":82"}, func(r string) (int32, error) {
+		if r == "http" {
+			return 80, nil
+		}
+		return map[string]int32{"81": 81, "82": 82}[r], nil
+	})
+	if err != nil || !reflect.DeepEqual(got, []string{"8080:80", "80:80", "81", ":82"}) {
+		t.Errorf("%v %v", got, err)
+	}
+}
