@@ -263,6 +263,7 @@ if [[ -x "$TOOLS_BIN/metrics-server" ]]; then
     --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
     --metric-resolution=10s \
+    --kubelet-request-timeout=5s \
     --profiling=false
   ms_yaml="apiVersion: v1
 kind: Service

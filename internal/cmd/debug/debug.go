@@ -185,10 +185,9 @@ func debugRun(ctx context.Context, o *Options) error {
 	pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, ec)
 	// The update names the resourceVersion read above: a concurrent change
 	// is a conflict, never a lost container.
-	pod, err = pods.UpdateEphemeralContainers(ctx, pod.Name, pod, metav1.UpdateOptions{})
-	if err != nil {
-		if apierrors.IsNotFound(err) && pod == nil {
-			return err
+	if pod, err = pods.UpdateEphemeralContainers(ctx, pod.Name, pod, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("pod %s changed while the debug container was added; try again: %w", o.Pod, err)
 		}
 		return err
 	}

@@ -6,6 +6,7 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
@@ -329,18 +331,24 @@ func patchOne(ctx context.Context, o *Options, client *kube.Client, ns string, t
 	if err != nil {
 		return err
 	}
-	var patch []byte
+	// kubectl's helpers return the changed object; the patch is the
+	// difference, as kubectl computes it.
+	orig, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	var changed []byte
 	op := ""
 	switch o.Action {
 	case "restart":
 		op = "restarted"
-		patch, err = polymorphichelpers.ObjectRestarterFn(obj)
+		changed, err = polymorphichelpers.ObjectRestarterFn(obj)
 	case "pause":
 		op = "paused"
-		patch, err = polymorphichelpers.ObjectPauserFn(obj)
+		changed, err = polymorphichelpers.ObjectPauserFn(obj)
 	case "resume":
 		op = "resumed"
-		patch, err = polymorphichelpers.ObjectResumerFn(obj)
+		changed, err = polymorphichelpers.ObjectResumerFn(obj)
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "is already") {
@@ -348,6 +356,10 @@ func patchOne(ctx context.Context, o *Options, client *kube.Client, ns string, t
 			return printName(o, obj, "already "+op, output)
 		}
 		return refusal{fmt.Errorf("%s/%s: %w", t.Resource.Qualified(), t.Name, err)}
+	}
+	patch, err := strategicpatch.CreateTwoWayMergePatch(orig, changed, obj)
+	if err != nil {
+		return fmt.Errorf("%s/%s: computing the patch: %w", t.Resource.Qualified(), t.Name, err)
 	}
 	if o.DryRun != "client" {
 		po := metav1.PatchOptions{}
@@ -402,10 +414,13 @@ func status(ctx context.Context, o *Options, client *kube.Client, ns string, t c
 		}
 		return true, fmt.Errorf("unexpected watch event %s", e.Type)
 	})
-	if err != nil && ctx.Err() == nil && errors.Is(err, watchtools.ErrWatchClosed) {
-		return err
-	}
-	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		// Ctrl-C.
+		return ctx.Err()
+	case wctx.Err() != nil:
 		return fmt.Errorf("timed out after %s waiting for the rollout of %s/%s to finish", o.Timeout, t.Resource.Qualified(), t.Name)
 	}
 	return err
