@@ -315,7 +315,13 @@ func (c *copier) fromPod(ctx context.Context, remote, local string) error {
 	}
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- extractTar(pr, name, target) }()
+	go func() {
+		err := extractTar(pr, name, target)
+		// tar pads its archive past the end marker: read it all, or the
+		// remote tar blocks on a full pipe and never exits.
+		_, _ = io.Copy(io.Discard, pr)
+		done <- err
+	}()
 	_, err := c.exec(ctx, []string{"tar", "cf", "-", "-C", dir, name}, nil, pw)
 	pw.CloseWithError(err)
 	xerr := <-done
