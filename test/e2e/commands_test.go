@@ -698,3 +698,87 @@ func TestAdminCommandsRefused(t *testing.T) {
 	bob.MustRun("rollout", "history", "deploy/guarded-cmds", "-n", "payments")
 	bob.MustRun("events", "-n", "payments")
 }
+
+// lastAuditVerbs returns the kube-apiserver audit events (verb, URI) that
+// carry the audit id of the user's last kgate decision.
+func lastAuditEvents(t *testing.T, u *User) (kgateAudit, []string) {
+	t.Helper()
+	log := kgateAuditLog(t, u)
+	e := log[len(log)-1]
+	var out []string
+	for _, ev := range waitKubeAudit(t, `"auditID":"`+e.ID+`"`) {
+		out = append(out, fmt.Sprintf("%v %v", ev["verb"], ev["requestURI"]))
+	}
+	return e, out
+}
+
+// TestCommandsAuditID: each command's requests carry the one audit id of its
+// decision, also those kubectl's libraries make.
+func TestCommandsAuditID(t *testing.T) {
+	erin := policyUser(t, "erin")
+	workload(t, "sandbox", "audited", 1)
+	testPod(t, "sandbox", "audited-pod", "", "")
+	local := filepath.Join(t.TempDir(), "f")
+	writeRandom(t, local, 100)
+	for _, c := range []struct {
+		args     []string
+		verb     string
+		wantVerb string
+		wantURI  string
+	}{
+		{[]string{"rollout", "restart", "deploy/audited"}, "restart", "patch", "/apis/apps/v1/namespaces/sandbox/deployments/audited"},
+		{[]string{"rollout", "history", "deploy/audited"}, "get", "list", "/apis/apps/v1/namespaces/sandbox/replicasets"},
+		{[]string{"label", "deploy/audited", "audited=yes"}, "label", "patch", "/apis/apps/v1/namespaces/sandbox/deployments/audited"},
+		{[]string{"annotate", "deploy/audited", "audited=yes"}, "annotate", "patch", "/apis/apps/v1/namespaces/sandbox/deployments/audited"},
+		{[]string{"events", "--for", "deploy/audited"}, "list", "list", "/api/v1/namespaces/sandbox/events"},
+		{[]string{"cp", local, "audited-pod:f"}, "exec", "", "/api/v1/namespaces/sandbox/pods/audited-pod/exec"},
+		{[]string{"debug", "audited-pod", "--image=busybox", "-c", "aud"}, "debug", "update", "/api/v1/namespaces/sandbox/pods/audited-pod/ephemeralcontainers"},
+		{[]string{"top", "pods"}, "list", "list", "/apis/metrics.k8s.io/v1beta1/namespaces/sandbox/pods"},
+	} {
+		erin.MustRun(append(c.args, "-n", "sandbox")...)
+		e, evs := lastAuditEvents(t, erin)
+		if e.Verb != c.verb || e.Decision != "allow" || e.Namespace != "sandbox" {
+			t.Errorf("%v: kgate's audit entry %+v", c.args, e)
+		}
+		found := false
+		for _, ev := range evs {
+			verb, uri, _ := strings.Cut(ev, " ")
+			if strings.HasPrefix(uri, c.wantURI) && (c.wantVerb == "" || verb == c.wantVerb) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%v: no %s %s with audit id %s among %v", c.args, c.wantVerb, c.wantURI, e.ID, evs)
+		}
+	}
+}
+
+func TestCompletionOfNewCommands(t *testing.T) {
+	pods := podNames(t, "payments")
+	deploys := []string{}
+	for _, n := range names(MustKubectl(t, "get", "deploy", "-n", "payments", "-o", "name").Stdout) {
+		deploys = append(deploys, "deploy/"+strings.TrimPrefix(n, "deployment.apps/"))
+	}
+	sort.Strings(deploys)
+	bob, alice := policyUser(t, "bob"), policyUser(t, "alice")
+	for _, c := range []struct {
+		args       []string
+		guest, adm []string
+	}{
+		{[]string{"port-forward", "-n", "payments", ""}, nil, pods},
+		{[]string{"attach", "-n", "payments", ""}, nil, pods},
+		{[]string{"debug", "-n", "payments", ""}, nil, pods},
+		{[]string{"top", "pods", "-n", "payments", ""}, pods, pods},
+		{[]string{"rollout", "restart", "-n", "payments", "deploy/"}, nil, deploys},
+		{[]string{"rollout", "undo", "-n", "payments", "deploy/"}, nil, deploys},
+		{[]string{"rollout", "status", "-n", "payments", "deploy/"}, deploys, deploys},
+		{[]string{"rollout", "history", "-n", "payments", "deploy/"}, deploys, deploys},
+		{[]string{"label", "-n", "payments", "deploy/"}, nil, deploys},
+		{[]string{"annotate", "-n", "payments", "deploy/"}, nil, deploys},
+	} {
+		wantValues(t, fmt.Sprintf("bob: %v", c.args), bob.Complete(c.args...), c.guest)
+		wantValues(t, fmt.Sprintf("alice: %v", c.args), alice.Complete(c.args...), c.adm)
+	}
+	// Outside her projects, nothing.
+	wantValues(t, "alice: port-forward in search-prod", alice.Complete("port-forward", "-n", "search-prod", ""), nil)
+}
