@@ -45,7 +45,9 @@ spec:
 		t.Fatal(err)
 	}
 	MustKubectl(t, "apply", "-f", f)
-	t.Cleanup(func() { Kubectl(t, "delete", "pod", name, "-n", ns, "--ignore-not-found", "--wait=false", "--grace-period=0", "--force") })
+	t.Cleanup(func() {
+		Kubectl(t, "delete", "pod", name, "-n", ns, "--ignore-not-found", "--wait=false", "--grace-period=0", "--force")
+	})
 	waitPods(t, ns, "app="+name, 1)
 }
 
