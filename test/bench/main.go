@@ -44,7 +44,7 @@ type result struct {
 
 func main() {
 	runs := flag.Int("runs", 15, "runs of each command per scenario")
-	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow,gateway", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow, gateway")
+	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow,gateway,rollout-status,top,cp,port-forward", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow, gateway, rollout-status, top, cp, port-forward")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()
 
@@ -102,7 +102,9 @@ func main() {
 		case "gateway":
 			gatewayReport(kgate)
 		default:
-			fatal("unknown scenario " + sc)
+			if !commandScenarios(sc, kgate, kubectl, *runs, all, &order) {
+				fatal("unknown scenario " + sc)
+			}
 		}
 	}
 	report(os.Stdout, order, all)
