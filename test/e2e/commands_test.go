@@ -429,7 +429,23 @@ func TestGatewayKgateCommands(t *testing.T) {
 		t.Errorf("label through the gateway: %q", l)
 	}
 	alice.MustRun("events", "-n", "payments", "--for", "deploy/gw-roll")
+	local := filepath.Join(t.TempDir(), "f.bin")
+	writeRandom(t, local, 1<<20)
+	alice.MustRun("cp", local, "payments/gw-pf:f.bin")
+	alice.MustRun("cp", "payments/gw-pf:f.bin", local+".back")
+	if sha(t, local) != sha(t, local+".back") {
+		t.Error("cp through the gateway changed the file")
+	}
+	alice.MustRun("debug", "gw-pf", "-n", "payments", "--image=busybox", "-c", "gwdbg")
+	if got := MustKubectl(t, "get", "pod", "gw-pf", "-n", "payments", "-o", "jsonpath={.spec.ephemeralContainers[*].name}").Stdout; got != "gwdbg" {
+		t.Errorf("debug through the gateway: %q", got)
+	}
 	bob := gwUser(t, g, "bob")
+	waitMetrics(t, "payments")
+	if r := bob.MustRun("top", "pods", "-n", "payments"); !strings.HasPrefix(r.Stdout, "NAME") {
+		t.Errorf("top pods through the gateway: %s", r)
+	}
+	wantDenied(t, bob.Run("top", "nodes"), "bob")
 	wantDenied(t, bob.Run("rollout", "restart", "deploy/gw-roll", "-n", "payments"), "bob", "admin")
 	bob.MustRun("rollout", "history", "deploy/gw-roll", "-n", "payments")
 }
@@ -783,4 +799,40 @@ func TestCompletionOfNewCommands(t *testing.T) {
 	}
 	// Outside her projects, nothing.
 	wantValues(t, "alice: port-forward in search-prod", alice.Complete("port-forward", "-n", "search-prod", ""), nil)
+}
+
+// TestRolloutUndoPrompt answers undo's confirmation under a real terminal.
+func TestRolloutUndoPrompt(t *testing.T) {
+	erin := policyUser(t, "erin")
+	workload(t, "sandbox", "undo-me", 1)
+	erin.MustRun("rollout", "restart", "deploy/undo-me", "-n", "sandbox")
+	erin.MustRun("rollout", "status", "deploy/undo-me", "-n", "sandbox", "--timeout=90s")
+	rev := func() string {
+		return MustKubectl(t, "get", "deploy/undo-me", "-n", "sandbox", "-o", `jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}`).Stdout
+	}
+	if rev() != "2" {
+		t.Fatalf("revision after restart: %q", rev())
+	}
+	tm := newTmux(t, erin, 120, 30)
+	tm.send(fmt.Sprintf("%s rollout undo deploy/undo-me -n sandbox; echo code=$?", kgateBin), "Enter")
+	if !tm.waitFor("[y/N]", 15*time.Second) || !strings.Contains(tm.screen(), "deployment.apps/undo-me") {
+		t.Fatalf("no prompt:\n%s", tm.screen())
+	}
+	tm.send("n", "Enter")
+	if !tm.waitFor("code=1", 15*time.Second) || rev() != "2" {
+		t.Fatalf("answering no:\n%s", tm.screen())
+	}
+	tm.send("clear", "Enter")
+	time.Sleep(300 * time.Millisecond)
+	tm.send(fmt.Sprintf("%s rollout undo deploy/undo-me -n sandbox; echo code=$?", kgateBin), "Enter")
+	if !tm.waitFor("[y/N]", 15*time.Second) {
+		t.Fatalf("no prompt:\n%s", tm.screen())
+	}
+	tm.send("y", "Enter")
+	if !tm.waitFor("code=0", 15*time.Second) || !strings.Contains(tm.screen(), "deployment.apps/undo-me rolled back") {
+		t.Fatalf("answering yes:\n%s", tm.screen())
+	}
+	if rev() != "3" {
+		t.Errorf("revision after undo: %q", rev())
+	}
 }
