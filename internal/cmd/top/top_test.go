@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 func TestUnavailable(t *testing.T) {
@@ -33,5 +34,11 @@ func TestUnavailable(t *testing.T) {
 		if !isErr || e.Kind != tc.kind {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	if r := policy.Needed(policy.VerbList, ResourcePodMetrics, ""); r != policy.RoleGuest {
+		t.Errorf("top pods needs %s", r)
 	}
 }
