@@ -154,7 +154,8 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "kgate <command> [flags]",
 		Short: "Safe, simple access to Kubernetes for engineers and scripts",
 		Long: `kgate gives you the parts of Kubernetes you need day to day - get, describe,
-logs, exec, scale, delete - in the projects you belong to, with the role you
+logs, exec, scale, delete, rollout, events, top, port-forward, attach, cp,
+debug, label, annotate - in the projects you belong to, with the role you
 hold there. It speaks kubectl's flags and output shapes where the idea is the
 same, never prompts in a script, and exits with codes a script can branch on.`,
 		Example: `  # list the pods of your current namespace
