@@ -170,6 +170,14 @@ func TestRolloutStatusTimesOut(t *testing.T) {
 	if !strings.Contains(r.Stdout, "Waiting for deployment") {
 		t.Errorf("status printed no progress: %q", r.Stdout)
 	}
+	// Past its progress deadline the rollout has failed: status says so and
+	// exits non-zero without waiting for --timeout.
+	MustKubectl(t, "patch", "deploy/never-ready", "-n", "sandbox", "--type=merge", "-p", `{"spec":{"progressDeadlineSeconds":1}}`)
+	r = erin.Run("rollout", "status", "deploy/never-ready", "-n", "sandbox", "--timeout=100s")
+	WantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "exceeded its progress deadline") {
+		t.Errorf("status of a failed rollout: %s", r)
+	}
 }
 
 func TestLabelAndAnnotateMatchKubectl(t *testing.T) {

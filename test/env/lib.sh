@@ -16,7 +16,9 @@ NODEAGENT_PORT="${KGATE_NODEAGENT_PORT:-16250}"  # every kwok node's kubelet por
 KWOK_PORT="${KGATE_KWOK_PORT:-16251}"            # kwok's own server
 KCM_PORT="${KGATE_KCM_PORT:-16257}"
 SCHEDULER_PORT="${KGATE_SCHEDULER_PORT:-16259}"
-METRICS_SERVER_PORT="${KGATE_METRICS_SERVER_PORT:-16262}"  # metrics-server (metrics.k8s.io)
+# metrics-server (metrics.k8s.io): by default beside the node agent's port
+# (16262), so environments on other port blocks do not collide.
+METRICS_SERVER_PORT="${KGATE_METRICS_SERVER_PORT:-$((NODEAGENT_PORT + 12))}"
 METRICS_SERVER_VERSION=v0.8.0
 NODE_COUNT="${KGATE_NODE_COUNT:-2}"
 UP_TIMEOUT="${KGATE_UP_TIMEOUT:-120}"            # seconds per wait step
