@@ -54,6 +54,11 @@ type LDAP struct {
 	// UserBase and UserFilter find the user; %s is the escaped username.
 	UserBase   string `mapstructure:"userBase"`
 	UserFilter string `mapstructure:"userFilter"`
+	// ActiveFilter, if set, is ANDed with UserFilter when a session is
+	// refreshed: an entry it does not match counts as disabled, e.g.
+	// (!(pwdAccountLockedTime=*)) or, for Active Directory,
+	// (!(userAccountControl:1.2.840.113556.1.4.803:=2)).
+	ActiveFilter string `mapstructure:"activeFilter"`
 	// UsernameAttribute on the user entry holds the canonical username (uid);
 	// the session records it rather than what was typed.
 	UsernameAttribute string `mapstructure:"usernameAttribute"`
@@ -77,6 +82,9 @@ type LDAP struct {
 // Session configures the login session.
 type Session struct {
 	Lifetime time.Duration `mapstructure:"lifetime"`
+	// RefreshInterval is how old a direct-mode session may get before its
+	// groups are read again from the directory with the service account.
+	RefreshInterval time.Duration `mapstructure:"refreshInterval"`
 }
 
 // Policy configures where the policy comes from and how long a copy is trusted.
@@ -116,6 +124,12 @@ type Serve struct {
 	Issuer               string        `mapstructure:"issuer"`
 	Audience             string        `mapstructure:"audience"`
 	TokenLifetime        time.Duration `mapstructure:"tokenLifetime"`
+	// RefreshLifetime is how long a gateway session (its refresh
+	// credential) lasts; access tokens last TokenLifetime.
+	RefreshLifetime time.Duration `mapstructure:"refreshLifetime"`
+	// Locks is NAMESPACE/NAME of the ConfigMap that holds locks and
+	// revoked sessions.
+	Locks string `mapstructure:"locks"`
 	ShutdownGrace        time.Duration `mapstructure:"shutdownGrace"`
 	ShutdownDelay        time.Duration `mapstructure:"shutdownDelay"`
 	LoginFailureLimit    int           `mapstructure:"loginFailureLimit"`
@@ -166,6 +180,8 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("ldap.timeout", 10*time.Second)
 
 	v.SetDefault("session.lifetime", 8*time.Hour)
+	v.SetDefault("session.refreshInterval", time.Hour)
+	v.SetDefault("ldap.activeFilter", "")
 
 	v.SetDefault("policy.source", "")
 	v.SetDefault("policy.caFile", "")
@@ -185,7 +201,9 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("serve.verificationKeyFiles", []string{})
 	v.SetDefault("serve.issuer", "")
 	v.SetDefault("serve.audience", "kgate")
-	v.SetDefault("serve.tokenLifetime", 8*time.Hour)
+	v.SetDefault("serve.tokenLifetime", 10*time.Minute)
+	v.SetDefault("serve.refreshLifetime", 8*time.Hour)
+	v.SetDefault("serve.locks", "")
 	v.SetDefault("serve.shutdownGrace", 30*time.Second)
 	v.SetDefault("serve.shutdownDelay", 0)
 	v.SetDefault("serve.loginFailureLimit", 5)

@@ -68,6 +68,12 @@ type Options struct {
 	LoginFailureWindow time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Directory re-reads users at a refresh; nil: Auth, if it can.
+	Directory Directory
+	// Locks are the locks and revoked sessions; nil: none (one replica,
+	// tests). A store that can tell of changes (Notify) ends the streams a
+	// new lock refuses.
+	Locks LockStore
 }
 
 // Gateway is the handler of `kgate serve`.
@@ -82,6 +88,8 @@ type Gateway struct {
 	rt       http.RoundTripper
 	limiter  *failureLimiter
 	metrics  *metrics
+	smetrics *sessionMetrics
+	streams  streams
 	upstream *url.URL
 
 	policy   atomic.Pointer[policycache.Loaded]
@@ -158,6 +166,15 @@ func New(o Options) (*Gateway, error) {
 		ErrorLog:     log.New(slogWriter{o.Log}, "", 0),
 	}
 	g.nsProxy = g.namespaceListProxy(rt)
+	g.smetrics = newSessionMetrics(g.metrics.reg)
+	if g.o.Directory == nil {
+		if d, ok := o.Auth.(Directory); ok {
+			g.o.Directory = d
+		}
+	}
+	if n, ok := o.Locks.(interface{ Notify(func(*LockSet)) }); ok {
+		n.Notify(g.EnforceLocks)
+	}
 	return g, nil
 }
 
@@ -272,7 +289,15 @@ func (g *Gateway) Handler() http.Handler {
 			g.serveLogin(w, r)
 		case PolicyPath:
 			g.servePolicy(w, r)
+		case RefreshPath:
+			g.serveRefresh(w, r)
+		case LogoutPath:
+			g.serveLogout(w, r)
 		default:
+			if r.URL.Path == LocksPath || strings.HasPrefix(r.URL.Path, LocksPath+"/") {
+				g.serveLocks(w, r)
+				return
+			}
 			g.serveAPI(w, r)
 		}
 	})

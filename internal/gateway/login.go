@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgate/kgate/internal/audit"
@@ -31,6 +32,10 @@ type LoginResponse struct {
 	Groups  []string  `json:"groups"`
 	Issuer  string    `json:"issuer"`
 	Expires time.Time `json:"expires"`
+	// RefreshToken is the session's refresh credential (POST it to
+	// /kgate/v1/refresh for a new token); SessionExpires is its end.
+	RefreshToken   string    `json:"refreshToken,omitempty"`
+	SessionExpires time.Time `json:"sessionExpires,omitzero"`
 }
 
 // maxLoginBody bounds a login request.
@@ -115,20 +120,27 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if groups == nil {
 		groups = []string{}
 	}
-	tok, exp, err := g.o.Tokens.Issue(id.Username, id.DN, groups)
+	e.Groups = groups
+	if g.refuseLocked(w, e, identityOf(&Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: id.Username}, Groups: groups}), "") {
+		return
+	}
+	sess, err := g.o.Tokens.IssueSession(id.Username, id.DN, groups)
 	if err != nil {
 		g.o.Log.Error("issuing a token", "user", user, "err", err)
 		writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway could not issue a token", nil)
 		return
 	}
+	tok, exp := sess.Access, sess.AccessExpires
 	e.Groups = groups
-	e.Decision, e.Reason = audit.Allow, "password accepted by "+id.Server+"; token valid until "+exp.UTC().Format(time.RFC3339)
+	e.Decision, e.Reason = audit.Allow, "password accepted by "+id.Server+"; token valid until "+exp.UTC().Format(time.RFC3339)+
+		", session until "+sess.SessionExpires.UTC().Format(time.RFC3339)
 	if err := g.decided(e, "login"); err != nil {
 		writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway cannot write its audit log", nil)
 		return
 	}
 	g.metrics.logins.WithLabelValues("ok").Inc()
-	b, _ := json.Marshal(LoginResponse{Token: tok, User: id.Username, DN: id.DN, Groups: groups, Issuer: g.o.Tokens.Issuer, Expires: exp.UTC()})
+	b, _ := json.Marshal(LoginResponse{Token: tok, User: id.Username, DN: id.DN, Groups: groups, Issuer: g.o.Tokens.Issuer, Expires: exp.UTC(),
+		RefreshToken: sess.Refresh, SessionExpires: sess.SessionExpires.UTC()})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)

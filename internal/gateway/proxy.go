@@ -158,6 +158,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason, nil)
 		return
 	}
+	if g.refuseLocked(rec, e, id2, claims.SessionID) {
+		return
+	}
 
 	l := g.policy.Load()
 	if l == nil {
@@ -230,6 +233,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if c.streaming {
 		g.metrics.active.Inc()
 		defer g.metrics.active.Dec()
+		var untrack func()
+		r, untrack = g.trackStream(r, rec, id2, claims.SessionID)
+		defer untrack()
 	} else {
 		rec.buffered = true
 	}
@@ -540,8 +546,8 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	r.observe(http.StatusSwitchingProtocols)
-	r.conn = conn
 	r.g.mu.Lock()
+	r.conn = conn
 	r.g.hijacked[conn] = conn.Close
 	r.g.mu.Unlock()
 	return conn, rw, nil

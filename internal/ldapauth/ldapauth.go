@@ -276,6 +276,15 @@ func (a *Authenticator) authenticateAt(ctx context.Context, s server, username, 
 	}
 
 	id := &Identity{Username: canonicalName(entry, a.cfg.UsernameAttribute, username), DN: entry.DN, Server: s.url}
+	if err := a.readGroups(c, s, entry, id); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// readGroups fills id.Groups from the entry's memberOf, or with a group
+// search as the service account.
+func (a *Authenticator) readGroups(c conn, s server, entry *ldap.Entry, id *Identity) error {
 	if a.cfg.GroupBase == "" {
 		for _, v := range entry.GetEqualFoldAttributeValues(a.cfg.GroupAttribute) {
 			id.Groups = append(id.Groups, groupName(v, a.cfg.GroupNameAttribute))
@@ -284,14 +293,14 @@ func (a *Authenticator) authenticateAt(ctx context.Context, s server, username, 
 		// The user's own bind may not see the groups; the service account does.
 		if a.cfg.BindDN != "" {
 			if err := c.Bind(a.cfg.BindDN, a.bindPassword); err != nil {
-				return nil, a.opError(s, stepServiceBind, err)
+				return a.opError(s, stepServiceBind, err)
 			}
 		}
 		gf := strings.NewReplacer("%s", ldap.EscapeFilter(entry.DN), "%u", ldap.EscapeFilter(id.Username)).Replace(a.cfg.GroupFilter)
 		gres, err := c.Search(ldap.NewSearchRequest(a.cfg.GroupBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 			0, int(a.cfg.Timeout/time.Second), false, gf, []string{a.cfg.GroupNameAttribute}, nil))
 		if err != nil {
-			return nil, a.opError(s, stepGroupSearch, err)
+			return a.opError(s, stepGroupSearch, err)
 		}
 		for _, g := range gres.Entries {
 			if vs := g.GetEqualFoldAttributeValues(a.cfg.GroupNameAttribute); len(vs) > 0 {
@@ -301,7 +310,7 @@ func (a *Authenticator) authenticateAt(ctx context.Context, s server, username, 
 	}
 	slices.Sort(id.Groups)
 	id.Groups = slices.Compact(id.Groups)
-	return id, nil
+	return nil
 }
 
 // canonicalName is the entry's value of attr that matches what was typed

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,6 +44,8 @@ type Options struct {
 	Issuer               string
 	Audience             string
 	TokenLifetime        time.Duration
+	RefreshLifetime      time.Duration
+	Locks                string
 	ShutdownGrace        time.Duration
 	ShutdownDelay        time.Duration
 	LoginFailureLimit    int
@@ -111,7 +115,9 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 	fl.StringSliceVar(&opts.VerificationKeyFiles, "verification-key-file", nil, "More keys (public or private, PEM) whose tokens are accepted, for rotation; repeatable")
 	fl.StringVar(&opts.Issuer, "issuer", "", "Token issuer, the gateway's URL as users reach it (default: https://LISTEN)")
 	fl.StringVar(&opts.Audience, "audience", gateway.DefaultAudience, "Token audience")
-	fl.DurationVar(&opts.TokenLifetime, "token-lifetime", gateway.DefaultTokenLifetime, "How long a token is valid")
+	fl.DurationVar(&opts.TokenLifetime, "token-lifetime", gateway.DefaultTokenLifetime, "How long an access token is valid (the CLI refreshes it)")
+	fl.DurationVar(&opts.RefreshLifetime, "refresh-lifetime", gateway.DefaultRefreshLifetime, "How long a session (its refresh credential) lasts")
+	fl.StringVar(&opts.Locks, "locks", "", "NAMESPACE/NAME of the ConfigMap that holds locks and revoked sessions (default: kgate-locks in the pod's namespace, else kgate-system)")
 	fl.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 30*time.Second, "On SIGTERM, how long running exec sessions and log streams may go on")
 	fl.DurationVar(&opts.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, how long to go on serving with /readyz failing, before the listener closes")
 	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user and per client address within --login-failure-window")
@@ -144,6 +150,8 @@ func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
 		o.VerificationKeyFiles = s.VerificationKeyFiles
 	}
 	dur("token-lifetime", &o.TokenLifetime, s.TokenLifetime)
+	dur("refresh-lifetime", &o.RefreshLifetime, s.RefreshLifetime)
+	str("locks", &o.Locks, s.Locks)
 	dur("shutdown-grace", &o.ShutdownGrace, s.ShutdownGrace)
 	dur("shutdown-delay", &o.ShutdownDelay, s.ShutdownDelay)
 	dur("login-failure-window", &o.LoginFailureWindow, s.LoginFailureWindow)
@@ -191,6 +199,11 @@ func serveRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	tokens.RefreshLifetime = o.RefreshLifetime
+	locksNS, locksName, err := locksConfigMap(o.Locks)
+	if err != nil {
+		return err
+	}
 	auth, err := ldapauth.New(cfg.LDAP)
 	if err != nil {
 		return err
@@ -223,8 +236,9 @@ func serveRun(ctx context.Context, o *Options) error {
 			return cm.Data, cm.ResourceVersion, nil
 		},
 	})
+	locks := &gateway.ConfigMapLocks{Client: cs, Namespace: locksNS, Name: locksName, Log: lg}
 	gw, err := gateway.New(gateway.Options{
-		Upstream: upstream, Tokens: tokens, Auth: auth, Policy: cache.Load,
+		Upstream: upstream, Tokens: tokens, Auth: auth, Directory: auth, Locks: locks, Policy: cache.Load,
 		Audit: audit.NewWriterLogger(o.IO.Out), Log: lg,
 		LoginFailureLimit: o.LoginFailureLimit, LoginFailureWindow: o.LoginFailureWindow,
 	})
@@ -234,6 +248,12 @@ func serveRun(ctx context.Context, o *Options) error {
 	if err := gw.LoadPolicy(ctx); err != nil {
 		return err
 	}
+	// Locks are enforced from the first request: no serving without them.
+	if err := locks.Start(ctx); err != nil {
+		return errs.WithHint(errs.UnavailableErrorf("%v", err),
+			"The gateway needs get, list, watch and update on its locks ConfigMap (deploy/rbac.yaml).")
+	}
+	lg.Info("watching locks", "configmap", locksNS+"/"+locksName)
 	ttl := cfg.Policy.TTL
 	if ttl <= 0 {
 		ttl = policycache.DefaultTTL
@@ -243,4 +263,21 @@ func serveRun(ctx context.Context, o *Options) error {
 		PolicyRefresh: max(ttl/2, 250*time.Millisecond),
 		ShutdownDelay: o.ShutdownDelay, ShutdownGrace: o.ShutdownGrace, Listening: o.Listening,
 	})
+}
+
+// locksConfigMap splits --locks; the default is kgate-locks in the pod's
+// own namespace, else in kgate-system.
+func locksConfigMap(v string) (string, string, error) {
+	if v == "" {
+		ns := "kgate-system"
+		if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			ns = strings.TrimSpace(string(b))
+		}
+		return ns, "kgate-locks", nil
+	}
+	ns, name, ok := strings.Cut(v, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", errs.UsageErrorf("--locks %q must be NAMESPACE/NAME", v)
+	}
+	return ns, name, nil
 }
