@@ -61,7 +61,13 @@ func restConfigFor(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags) (*rest
 	if s == nil {
 		return kf.ToRESTConfig()
 	}
-	return gateway.RESTConfig(s.Issuer, s.Token, []byte(s.GatewayCA)), nil
+	src, err := f.GatewaySource()
+	if err != nil {
+		return nil, err
+	}
+	c := gateway.RESTConfig(s.Issuer, "", []byte(s.GatewayCA))
+	c.Wrap(src.WrapTransport)
+	return c, nil
 }
 
 // gatewayPolicy makes the policy cache read the gateway's own policy in
@@ -72,7 +78,13 @@ func gatewayPolicy(f *cmdutil.Factory, o *policycache.Options) error {
 	if err != nil || s == nil {
 		return err
 	}
-	hc, err := rest.HTTPClientFor(gateway.RESTConfig(s.Issuer, s.Token, []byte(s.GatewayCA)))
+	src, err := f.GatewaySource()
+	if err != nil {
+		return err
+	}
+	rc := gateway.RESTConfig(s.Issuer, "", []byte(s.GatewayCA))
+	rc.Wrap(src.WrapTransport)
+	hc, err := rest.HTTPClientFor(rc)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -58,8 +59,18 @@ func TestGatewayMode(t *testing.T) {
 	// A gateway session: its URL, token and CA, whatever the kubeconfig says.
 	f := gatewayFactory(t, "", gwSession)
 	c, err := f.RESTConfig()
-	if err != nil || c.Host != "https://gw.test:8443" || c.BearerToken != "tok" || string(c.CAData) != ca {
+	if err != nil || c.Host != "https://gw.test:8443" || string(c.CAData) != ca || c.WrapTransport == nil {
 		t.Fatalf("gateway session: %v %+v", err, c)
+	}
+	// The token comes from the session's token source, on every request.
+	var sent string
+	rt := c.WrapTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = r.Header.Get("Authorization")
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	}))
+	req, _ := http.NewRequest("GET", "https://gw.test:8443/api", nil)
+	if _, err := rt.RoundTrip(req); err != nil || sent != "Bearer tok" {
+		t.Fatalf("gateway session's token: %v %q", err, sent)
 	}
 	// ... and the gateway's policy.
 	o := policycache.Options{Source: "/somewhere/policy.yaml", CAFile: "/ca.pem"}
@@ -100,3 +111,7 @@ func TestGatewayMode(t *testing.T) {
 		})
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

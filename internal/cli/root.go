@@ -21,12 +21,14 @@ import (
 	"github.com/kgate/kgate/internal/cmd/cani"
 	cpcmd "github.com/kgate/kgate/internal/cmd/cp"
 	debugcmd "github.com/kgate/kgate/internal/cmd/debug"
+	"github.com/kgate/kgate/internal/cmd/credential"
 	deletecmd "github.com/kgate/kgate/internal/cmd/delete"
 	"github.com/kgate/kgate/internal/cmd/describe"
 	"github.com/kgate/kgate/internal/cmd/events"
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmd/get"
 	"github.com/kgate/kgate/internal/cmd/label"
+	"github.com/kgate/kgate/internal/cmd/lock"
 	"github.com/kgate/kgate/internal/cmd/login"
 	"github.com/kgate/kgate/internal/cmd/logout"
 	"github.com/kgate/kgate/internal/cmd/logs"
@@ -142,6 +144,7 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		}
 		return session.NewStore(c.Paths.ConfigDir).Load()
 	}
+	wireRefresh(f)
 	wirePolicy(f, kf)
 	return f
 }
@@ -217,6 +220,7 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 		login.NewCmdLogin(f, nil),
 		logout.NewCmdLogout(f, nil),
 		whoami.NewCmdWhoami(f, nil),
+		credential.NewCmdCredential(f, nil),
 	} {
 		c.GroupID = "identity"
 		root.AddCommand(c)
@@ -226,6 +230,8 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 		projectcmd.NewCmdProject(f),
 		cani.NewCmdCanI(f, nil),
 		policycmd.NewCmdPolicy(f),
+		lock.NewCmdLock(f, nil),
+		lock.NewCmdUnlock(f, nil),
 	} {
 		c.GroupID = "access"
 		root.AddCommand(c)

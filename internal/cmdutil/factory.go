@@ -8,6 +8,7 @@ import (
 
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/gwsession"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
@@ -34,6 +35,10 @@ type Factory struct {
 	// No session, an expired, corrupt or loosely permitted one is an
 	// errs.KindAuth error (exit 3) with the hint "Run `kgate login`".
 	Session func() (*session.Session, error)
+
+	// GatewaySource hands out the gateway session's access token, refreshed
+	// when due; nil (and no error) in direct mode.
+	GatewaySource func() (*gwsession.Source, error)
 
 	// Identity is the session's user and groups, as the policy sees them.
 	Identity func() (policy.Identity, error)

@@ -129,11 +129,11 @@ type Serve struct {
 	RefreshLifetime time.Duration `mapstructure:"refreshLifetime"`
 	// Locks is NAMESPACE/NAME of the ConfigMap that holds locks and
 	// revoked sessions.
-	Locks string `mapstructure:"locks"`
-	ShutdownGrace        time.Duration `mapstructure:"shutdownGrace"`
-	ShutdownDelay        time.Duration `mapstructure:"shutdownDelay"`
-	LoginFailureLimit    int           `mapstructure:"loginFailureLimit"`
-	LoginFailureWindow   time.Duration `mapstructure:"loginFailureWindow"`
+	Locks              string        `mapstructure:"locks"`
+	ShutdownGrace      time.Duration `mapstructure:"shutdownGrace"`
+	ShutdownDelay      time.Duration `mapstructure:"shutdownDelay"`
+	LoginFailureLimit  int           `mapstructure:"loginFailureLimit"`
+	LoginFailureWindow time.Duration `mapstructure:"loginFailureWindow"`
 }
 
 // Paths are the per-user directories kgate keeps its files in.

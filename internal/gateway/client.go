@@ -70,20 +70,9 @@ func Kubeconfig(server, token string, caPEM []byte, user string) ([]byte, error)
 // credentials and rate limiting are KindAuth, an unreachable gateway or
 // directory KindUnavailable.
 func Login(ctx context.Context, server string, caPEM []byte, username, password string) (*LoginResponse, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if len(caPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, errs.UsageErrorf("the gateway CA holds no PEM certificate")
-		}
-		tc.RootCAs = pool
-	}
-	hc := &http.Client{
-		Timeout: 60 * time.Second,
-		Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc, ForceAttemptHTTP2: true,
-			DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext, TLSHandshakeTimeout: 10 * time.Second,
-		},
+	hc, err := httpClient(caPEM)
+	if err != nil {
+		return nil, err
 	}
 	body, _ := json.Marshal(LoginRequest{Username: username, Password: password})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+LoginPath, bytes.NewReader(body))
@@ -127,6 +116,26 @@ func Login(ctx context.Context, server string, caPEM []byte, username, password 
 			"Check the URL given with --server or in the config key server.")
 	}
 	return nil, fmt.Errorf("the gateway %s refused the login (%s): %s", server, resp.Status, msg)
+}
+
+// httpClient is a client for the gateway's own endpoints, trusting caPEM
+// (the system's roots when empty).
+func httpClient(caPEM []byte) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(caPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, errs.UsageErrorf("the gateway CA holds no PEM certificate")
+		}
+		tc.RootCAs = pool
+	}
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc, ForceAttemptHTTP2: true,
+			DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext, TLSHandshakeTimeout: 10 * time.Second,
+		},
+	}, nil
 }
 
 func transportError(server string, err error) error {

@@ -41,6 +41,15 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 	// Token is the gateway's signed token (gateway mode only).
 	Token string `json:"token,omitempty"`
+	// RefreshToken is the gateway session's refresh credential; with it,
+	// Token is a short-lived access token valid from TokenIssued until
+	// TokenExpires, refreshed before then, and Expires is the session's end.
+	RefreshToken string    `json:"refreshToken,omitempty"`
+	TokenIssued  time.Time `json:"tokenIssued,omitzero"`
+	TokenExpires time.Time `json:"tokenExpires,omitzero"`
+	// Refreshed is when a direct-mode session's groups were last read again
+	// from the directory (zero: at login, Issued).
+	Refreshed time.Time `json:"refreshed,omitzero"`
 	// GatewayCA is the PEM CA the gateway's certificate was verified with
 	// at login (gateway mode, when not the system's roots).
 	GatewayCA string `json:"gatewayCA,omitempty"`

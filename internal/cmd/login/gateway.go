@@ -60,6 +60,11 @@ func gatewayLoginRun(ctx context.Context, opts *Options, cfg *config.Config) err
 		User: lr.User, DN: lr.DN, Groups: lr.Groups, Issuer: server,
 		Issued: now.UTC(), Expires: lr.Expires.UTC(), Token: lr.Token, GatewayCA: string(ca),
 	}
+	if lr.RefreshToken != "" {
+		// A short access token, refreshed until the session ends.
+		s.RefreshToken, s.TokenIssued, s.TokenExpires = lr.RefreshToken, now.UTC(), lr.Expires.UTC()
+		s.Expires = lr.SessionExpires.UTC()
+	}
 	if s.Groups == nil {
 		s.Groups = []string{}
 	}
@@ -73,8 +78,19 @@ func gatewayLoginRun(ctx context.Context, opts *Options, cfg *config.Config) err
 	fmt.Fprintf(opts.IO.ErrOut, "Logged in as %s (%s) through the gateway %s until %s.\n",
 		s.User, groups, server, s.Expires.Local().Format("2006-01-02 15:04 MST"))
 	if opts.PrintKubeconfig {
-		kc, err := gateway.Kubeconfig(server, lr.Token, ca, s.User)
-		if err != nil {
+		var kc []byte
+		if s.RefreshToken != "" {
+			// kubectl asks `kgate credential` for a fresh token: the
+			// kubeconfig holds none.
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("finding the kgate binary for the kubeconfig's credential plugin: %w", err)
+			}
+			kc, err = gateway.ExecKubeconfig(server, ca, s.User, self)
+			if err != nil {
+				return err
+			}
+		} else if kc, err = gateway.Kubeconfig(server, lr.Token, ca, s.User); err != nil {
 			return err
 		}
 		_, err = opts.IO.Out.Write(kc)

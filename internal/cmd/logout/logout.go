@@ -2,11 +2,15 @@
 package logout
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/session"
 )
@@ -15,11 +19,16 @@ import (
 type Options struct {
 	IO    *iostreams.IOStreams
 	Store func() (*session.Store, error)
+	// Revoke ends a gateway session on the gateway; gateway.Logout is one.
+	Revoke func(ctx context.Context, server string, caPEM []byte, refreshToken string) error
+	Now    func() time.Time
+	// Local forgets the session here without telling the gateway.
+	Local bool
 }
 
 // NewCmdLogout returns `kgate logout`; runF replaces the run step in tests.
 func NewCmdLogout(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+	opts := &Options{IO: f.IOStreams, Revoke: gateway.Logout, Now: time.Now}
 	opts.Store = func() (*session.Store, error) {
 		cfg, err := f.Config()
 		if err != nil {
@@ -27,23 +36,30 @@ func NewCmdLogout(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		}
 		return session.NewStore(cfg.Paths.ConfigDir), nil
 	}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "logout",
-		Short: "Forget the login session",
+		Short: "End the login session",
 		Long: `Remove the session that kgate login wrote. Later commands need a new login.
-Logging out when not logged in is not an error.`,
+Logging out when not logged in is not an error.
+
+A gateway session is revoked on the gateway first: its refresh credential and
+every access token issued under it are refused by every replica from then on,
+also where they were copied. If the gateway cannot be reached, the session is
+kept (run logout again), unless --local says to forget it here only.`,
 		Example: `  kgate logout`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
 			}
-			return logoutRun(opts)
+			return logoutRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Local, "local", false, "Only forget the session here; a gateway session stays valid on the gateway until it expires")
+	return cmd
 }
 
-func logoutRun(opts *Options) error {
+func logoutRun(ctx context.Context, opts *Options) error {
 	store, err := opts.Store()
 	if err != nil {
 		return err
@@ -52,6 +68,13 @@ func logoutRun(opts *Options) error {
 	who := ""
 	if s, err := store.Read(); err == nil {
 		who = s.User
+		if s.RefreshToken != "" && !opts.Local && opts.Now().Before(s.Expires) {
+			if err := opts.Revoke(ctx, s.Issuer, []byte(s.GatewayCA), s.RefreshToken); err != nil {
+				return errs.WithHint(fmt.Errorf("revoking the session of %s on the gateway %s: %w", s.User, s.Issuer, err),
+					fmt.Sprintf("The session is kept; run `kgate logout` again, or `kgate logout --local` to forget it here only (it then stays valid until %s).",
+						s.Expires.Local().Format(time.DateTime)))
+			}
+		}
 	}
 	removed, err := store.Delete()
 	if err != nil {
