@@ -40,7 +40,9 @@ func TestRefreshDirect(t *testing.T) {
 		t.Fatalf("young session: %v, %d lookups", err, calls)
 	}
 	// Older: the groups are read again and recorded; the expiry stays.
-	answer = func() (*ldapauth.Identity, error) { return &ldapauth.Identity{Username: "bob", DN: "uid=bob", Groups: []string{"qa"}}, nil }
+	answer = func() (*ldapauth.Identity, error) {
+		return &ldapauth.Identity{Username: "bob", DN: "uid=bob", Groups: []string{"qa"}}, nil
+	}
 	got, err = refreshDirect(context.Background(), cfg, st, s, lookup, warn, t0.Add(61*time.Minute))
 	if err != nil || strings.Join(got.Groups, ",") != "qa" || !got.Expires.Equal(s.Expires) || calls != 1 {
 		t.Fatalf("old session: %+v %v", got, err)
@@ -60,7 +62,9 @@ func TestRefreshDirect(t *testing.T) {
 		t.Errorf("directory down: %v %q", err, warn)
 	}
 	// Gone from the directory: the session ends (exit 3).
-	answer = func() (*ldapauth.Identity, error) { return nil, errs.AuthErrorf("user \"bob\" is no longer in the directory") }
+	answer = func() (*ldapauth.Identity, error) {
+		return nil, errs.AuthErrorf("user \"bob\" is no longer in the directory")
+	}
 	_, err = refreshDirect(context.Background(), cfg, st, saved, lookup, warn, t0.Add(3*time.Hour))
 	var ke *errs.Error
 	if !errors.As(err, &ke) || ke.Kind != errs.KindAuth {
