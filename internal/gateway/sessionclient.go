@@ -128,8 +128,9 @@ func call(ctx context.Context, server string, caPEM []byte, token, method, path 
 // ExecKubeconfig is a kubeconfig for plain kubectl (and k9s, stern, ...)
 // through the gateway, whose credentials come from `kgate credential`, an
 // exec credential plugin: it refreshes the session's token as kgate's own
-// commands do, so the kubeconfig holds no token at all.
-func ExecKubeconfig(server string, caPEM []byte, user, kgatePath string) ([]byte, error) {
+// commands do, so the kubeconfig holds no token at all. configDir, when
+// set, pins the kgate config directory (the session's) for the plugin.
+func ExecKubeconfig(server string, caPEM []byte, user, kgatePath, configDir string) ([]byte, error) {
 	name := "kgate"
 	if u, err := url.Parse(server); err == nil {
 		name = "kgate-" + u.Hostname()
@@ -137,12 +138,16 @@ func ExecKubeconfig(server string, caPEM []byte, user, kgatePath string) ([]byte
 	c := clientcmdapi.NewConfig()
 	c.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
 	c.AuthInfos[user+"@"+name] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
-		APIVersion:      "client.authentication.k8s.io/v1",
-		Command:         kgatePath,
-		Args:            []string{"credential", "--server", server},
-		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
-		InstallHint:     "kgate is needed to get a token for the gateway " + server + "; install it and run `kgate login --server " + server + "`.",
+		APIVersion:         "client.authentication.k8s.io/v1",
+		Command:            kgatePath,
+		Args:               []string{"credential", "--server", server},
+		InteractiveMode:    clientcmdapi.NeverExecInteractiveMode,
+		ProvideClusterInfo: false,
+		InstallHint:        "kgate is needed to get a token for the gateway " + server + "; install it and run `kgate login --server " + server + "`.",
 	}}
+	if configDir != "" {
+		c.AuthInfos[user+"@"+name].Exec.Env = []clientcmdapi.ExecEnvVar{{Name: "KGATE_CONFIG_DIR", Value: configDir}}
+	}
 	c.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: user + "@" + name}
 	c.CurrentContext = name
 	return clientcmd.Write(*c)

@@ -43,16 +43,63 @@ type gw struct {
 	Policy string // the policy file
 	Proc   *Proc
 	key    gateway.Key
+	dir    string
+	// Locks is the NAMESPACE/NAME of its locks ConfigMap.
+	Locks string
 }
 
 type gwOptions struct {
 	policy string
 	args   []string
 	env    map[string]string
+	// peer, when set, is a gateway whose certificates, signing key, policy
+	// file and locks ConfigMap this one shares: another replica.
+	peer *gw
 }
 
 // startGateway starts a gateway and waits until it listens.
 func startGateway(t *testing.T, o gwOptions) *gw {
+	t.Helper()
+	var g *gw
+	if o.peer != nil {
+		p := o.peer
+		g = &gw{t: t, CAFile: p.CAFile, Policy: p.Policy, key: p.key, dir: p.dir, Locks: p.Locks}
+	} else {
+		g = newGatewayFiles(t, o)
+	}
+	srv := NewUser(t)
+	srv.UseLDAP()
+	// The gateway's own credentials: deploy/rbac.yaml's account, no more.
+	srv.Setenv("KUBECONFIG", gatewayKubeconfig(t))
+	for k, v := range o.env {
+		srv.Setenv(k, v)
+	}
+	args := append([]string{"serve", "--listen", "127.0.0.1:0",
+		"--tls-cert-file", filepath.Join(g.dir, "tls", "tls.crt"), "--tls-private-key-file", filepath.Join(g.dir, "tls", "tls.key"),
+		"--signing-key-file", filepath.Join(g.dir, "signing.pem"), "--policy", g.Policy}, o.args...)
+	if !slices.Contains(args, "--locks") {
+		args = append(args, "--locks", g.Locks)
+	}
+	p := srv.Start(args...)
+	g.Proc = p
+	re := regexp.MustCompile(`"msg":"serving","address":"([0-9.:]+)"`)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(p.Output()); m != nil {
+			g.URL = "https://" + m[1]
+			return g
+		}
+		if _, done := p.Wait(100 * time.Millisecond); done {
+			break
+		}
+	}
+	t.Fatalf("the gateway did not start:\n%s", p.Output())
+	return nil
+}
+
+// newGatewayFiles makes a gateway's CA, serving certificate, signing key,
+// policy file and locks ConfigMap name.
+func newGatewayFiles(t *testing.T, o gwOptions) *gw {
 	t.Helper()
 	certsBin := filepath.Join(os.Getenv("KGATE_TOOLS_BIN"), "certs")
 	dir := t.TempDir()
@@ -79,32 +126,9 @@ func startGateway(t *testing.T, o gwOptions) *gw {
 	}
 	policyFile := filepath.Join(dir, "policy.yaml")
 	writePolicy(t, policyFile, o.policy)
-
-	srv := NewUser(t)
-	srv.UseLDAP()
-	// The gateway's own credentials: deploy/rbac.yaml's account, no more.
-	srv.Setenv("KUBECONFIG", gatewayKubeconfig(t))
-	for k, v := range o.env {
-		srv.Setenv(k, v)
-	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0",
-		"--tls-cert-file", filepath.Join(dir, "tls", "tls.crt"), "--tls-private-key-file", filepath.Join(dir, "tls", "tls.key"),
-		"--signing-key-file", keyFile, "--policy", policyFile}, o.args...)
-	p := srv.Start(args...)
-	g := &gw{t: t, CAFile: filepath.Join(dir, "tls", "ca.crt"), Policy: policyFile, Proc: p, key: key}
-	re := regexp.MustCompile(`"msg":"serving","address":"([0-9.:]+)"`)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(p.Output()); m != nil {
-			g.URL = "https://" + m[1]
-			return g
-		}
-		if _, done := p.Wait(100 * time.Millisecond); done {
-			break
-		}
-	}
-	t.Fatalf("the gateway did not start:\n%s", p.Output())
-	return nil
+	// Every gateway of the suite shares deploy/rbac.yaml's locks ConfigMap:
+	// the account may touch no other. Tests that lock clear it after.
+	return &gw{t: t, CAFile: filepath.Join(dir, "tls", "ca.crt"), Policy: policyFile, key: key, dir: dir, Locks: "kgate-system/kgate-locks"}
 }
 
 // auditLines are the gateway's audit lines (JSON on stdout) so far.

@@ -86,7 +86,7 @@ func gatewayLoginRun(ctx context.Context, opts *Options, cfg *config.Config) err
 			if err != nil {
 				return fmt.Errorf("finding the kgate binary for the kubeconfig's credential plugin: %w", err)
 			}
-			kc, err = gateway.ExecKubeconfig(server, ca, s.User, self)
+			kc, err = gateway.ExecKubeconfig(server, ca, s.User, self, cfg.Paths.ConfigDir)
 			if err != nil {
 				return err
 			}

@@ -180,11 +180,14 @@ func (s *streamer) start(ctx context.Context, pod *corev1.Pod, c string, po *cor
 	go func() {
 		defer s.wg.Done()
 		err := s.stream(sctx, pod, c, po)
+		// Decided before cancel(), which would make every failure look
+		// like a stop.
+		failed := err != nil && sctx.Err() == nil
 		s.mu.Lock()
 		delete(s.active, k)
 		s.mu.Unlock()
 		cancel()
-		if err != nil && sctx.Err() == nil {
+		if failed {
 			s.errMu.Lock()
 			s.errs = append(s.errs, err)
 			s.errMu.Unlock()
