@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -361,4 +362,73 @@ func TestGatewayRefreshDuringLDAPOutage(t *testing.T) {
 	if r := gwKubectl(t, alice, "get", "pods", "-n", "payments"); r.Code == 0 {
 		t.Errorf("kubectl after the token expired with the directory down: %s", r)
 	}
+}
+
+func TestDirectSessionRereadsGroups(t *testing.T) {
+	uid, pw, dn := tempLDAPUser(t, "team-payments")
+	d := Directory(t)
+	ldap := newFlakyLDAP(t, strings.TrimPrefix(d.StartTLSURL, "ldap://"))
+	u := NewUser(t)
+	u.UseLDAP()
+	u.Setenv("KGATE_LDAP_URLS", "ldap://"+ldap.ln.Addr().String())
+	u.Setenv("KGATE_LDAP_DIALTIMEOUT", "1s")
+	u.Setenv("KGATE_SESSION_REFRESHINTERVAL", "1s")
+	policyFile := filepath.Join(u.Dir, "policy.yaml")
+	writePolicy(t, policyFile, testPolicy)
+	u.Setenv("KGATE_POLICY_SOURCE", policyFile)
+	if r := u.RunStdin(pw+"\n", "login", "--username", uid, "--password-stdin"); r.Code != 0 {
+		t.Fatalf("login: %s", r)
+	}
+	u.MustRun("get", "pods", "-n", "payments")
+
+	ldapAdmin(t, "ldapmodify", "dn: cn=team-payments,"+d.GroupBase+"\nchangetype: modify\ndelete: member\nmember: "+dn+"\n")
+	// Older than the interval: the groups are read again.
+	time.Sleep(1100 * time.Millisecond)
+	WantCode(t, u.Run("get", "pods", "-n", "payments"), 4)
+
+	// The directory down: kept with a warning, not ended.
+	ldapAdmin(t, "ldapmodify", "dn: cn=team-payments,"+d.GroupBase+"\nchangetype: modify\nadd: member\nmember: "+dn+"\n")
+	ldap.cut()
+	time.Sleep(1100 * time.Millisecond)
+	r := u.Run("get", "pods", "-n", "payments")
+	WantCode(t, r, 4) // the groups of the last refresh, without team-payments
+	if !strings.Contains(r.Stderr, "keeping the session's groups") {
+		t.Errorf("no warning with the directory down: %s", r)
+	}
+
+	// Gone from the directory: exit 3.
+	u.Setenv("KGATE_LDAP_URLS", d.StartTLSURL)
+	ldapAdmin(t, "ldapdelete", "", dn)
+	r = u.Run("get", "pods", "-n", "payments")
+	WantCode(t, r, 3)
+	if !strings.Contains(r.Stderr, "no longer in the directory") {
+		t.Errorf("deleted user: %s", r)
+	}
+}
+
+// TestGatewayRefreshLatency reports (it does not judge) what a refresh
+// costs against the real slapd: one service-account bind and one search.
+func TestGatewayRefreshLatency(t *testing.T) {
+	ensureRBAC(t)
+	g := startGateway(t, gwOptions{})
+	alice := gwLogin(t, g, "alice", Password(t, "alice"))
+	body, _ := json.Marshal(map[string]string{"refreshToken": alice.session().RefreshToken})
+	c := g.client()
+	var ds []time.Duration
+	for range 30 {
+		start := time.Now()
+		resp, err := c.Post(g.URL+"/kgate/v1/refresh", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("refresh: %s", resp.Status)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	t.Logf("refresh through the gateway, 30 runs: p50 %s, p90 %s, max %s", ds[15].Round(10*time.Microsecond),
+		ds[27].Round(10*time.Microsecond), ds[29].Round(10*time.Microsecond))
 }
