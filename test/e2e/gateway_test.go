@@ -598,10 +598,14 @@ func TestGatewayRefusesBadTokens(t *testing.T) {
 	if code, _ := g.get(path, "", nil); code != 401 {
 		t.Errorf("no token: %d", code)
 	}
-	// kubectl with a forged token in its kubeconfig.
-	kc, _ := os.ReadFile(filepath.Join(bob.Dir, "kubeconfig"))
+	// kubectl with a forged token in its kubeconfig (the written one has
+	// none: it asks `kgate credential`).
 	forgedTok := parts[0] + "." + base64.RawURLEncoding.EncodeToString(fb) + "." + parts[2]
-	if err := os.WriteFile(filepath.Join(bob.Dir, "kubeconfig"), []byte(strings.Replace(string(kc), good, forgedTok, 1)), 0o600); err != nil {
+	kc, err := gateway.Kubeconfig(g.URL, forgedTok, mustReadBytes(t, g.CAFile), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bob.Dir, "kubeconfig"), kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if r := gwKubectl(t, bob, "get", "pods", "-n", "payments"); r.Code == 0 || !strings.Contains(r.Stderr, "You must be logged in to the server") {
@@ -886,10 +890,50 @@ current-context: gw
 		t.Fatalf("the gateway's account may read pods itself: %s", r)
 	}
 
-	g := startGateway(t, gwOptions{env: map[string]string{"KUBECONFIG": kc}})
+	// deploy/rbac.yaml's Role for the locks ConfigMap, for this test's own
+	// ConfigMap in default, which (as deploy/ ships it) exists beforehand:
+	// the gateway may not create it.
+	locks := "kgate-locks-e2e-" + randomSuffix(t)
+	var locksRole string
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		if strings.Contains(doc, "\nkind: Role\n") && strings.Contains(doc, "name: kgate-gateway-locks\n") {
+			locksRole = strings.NewReplacer("name: kgate-gateway-locks\n", "name: "+account+"\n", "namespace: kgate-system\n", "namespace: default\n",
+				`resourceNames: ["kgate-locks"]`, `resourceNames: ["`+locks+`"]`).Replace(doc)
+		}
+	}
+	if locksRole == "" || !strings.Contains(locksRole, locks) {
+		t.Fatalf("no Role for the locks ConfigMap in deploy/rbac.yaml:\n%s", locksRole)
+	}
+	writeFile(t, roleFile, locksRole)
+	MustKubectl(t, "apply", "-f", roleFile)
+	t.Cleanup(func() { Kubectl(t, "delete", "role", account, "-n", "default", "--ignore-not-found") })
+	MustKubectl(t, "create", "rolebinding", account, "-n", "default", "--role", account, "--user", account)
+	t.Cleanup(func() { Kubectl(t, "delete", "rolebinding", account, "-n", "default", "--ignore-not-found") })
+	MustKubectl(t, "create", "configmap", locks, "-n", "default")
+	t.Cleanup(func() { Kubectl(t, "delete", "configmap", locks, "-n", "default", "--ignore-not-found") })
+
+	g := startGateway(t, gwOptions{env: map[string]string{"KUBECONFIG": kc}, args: []string{"--locks", "default/" + locks}})
 	alice := gwUser(t, g, "alice")
 	if r := alice.Run("exec", "-n", "payments", "deploy/web", "--", "sh", "-c", "exit 7"); r.Code != 7 {
 		t.Errorf("exec: %s", r)
+	}
+	// Locks work with those rights: update and watch of that one ConfigMap.
+	olga := gwUser(t, g, "olga")
+	olga.MustRun("lock", "user", "alice", "--reason", "e2e: deploy rights")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := alice.Run("get", "pods", "-n", "payments")
+		if r.Code == 4 && strings.Contains(r.Stderr, "e2e: deploy rights") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice not locked out 5s after the lock: %s", r)
+		}
+	}
+	olga.MustRun("unlock", "user", "alice")
+	for deadline := time.Now().Add(5 * time.Second); alice.Run("get", "pods", "-n", "payments").Code != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("alice still locked out 5s after the unlock")
+		}
 	}
 	id := fmt.Sprint(g.lastAudit(map[string]string{"user": "alice", "verb": "exec"})["id"])
 	for _, ev := range waitKubeAudit(t, `"auditID":"`+id+`"`) {
@@ -913,4 +957,13 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustReadBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
