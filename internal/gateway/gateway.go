@@ -325,8 +325,14 @@ func (g *Gateway) servePolicy(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "use GET", nil)
 		return
 	}
-	if _, err := g.authenticate(r); err != nil {
+	c, err := g.authenticate(r)
+	if err != nil {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", err.Error(), nil)
+		return
+	}
+	id := identityOf(c)
+	if g.refuseLocked(w, audit.Entry{Time: g.o.Now(), ID: audit.NewID(), User: id.User, Groups: id.Groups, Verb: "get", Resource: "policy",
+		Client: r.RemoteAddr}, id, c.SessionID) {
 		return
 	}
 	l := g.policy.Load()
