@@ -183,31 +183,36 @@ func TestGatewayLocksOnTwoReplicas(t *testing.T) {
 	WantCode(t, dave.Run("lock", "list"), 4)
 	WantCode(t, olga.Run("lock", "user", "alice"), 2) // no reason
 
-	// A running exec through one replica, a followed log through the other.
-	ex := aliceA.Start("exec", "-n", "payments", pod, "--", "sh", "-c", "echo started; sleep 120")
-	if !ex.WaitFor("started", 10*time.Second) {
-		t.Fatalf("exec did not start: %s", ex.Output())
-	}
-	lf := aliceB.Start("logs", "-f", "-n", "payments", pod, "--tail", "1")
-	if !lf.WaitFor(pod+"/app line", 10*time.Second) {
-		t.Fatalf("logs -f did not start: %s", lf.Output())
+	// A running exec and a followed log through each replica.
+	procs := map[string]*Proc{}
+	for name, u := range map[string]*User{"A": aliceA, "B": aliceB} {
+		ex := u.Start("exec", "-n", "payments", pod, "--", "sh", "-c", "echo started; sleep 120")
+		if !ex.WaitFor("started", 10*time.Second) {
+			t.Fatalf("exec did not start: %s", ex.Output())
+		}
+		lf := u.Start("logs", "-f", "-n", "payments", pod, "--tail", "1")
+		if !lf.WaitFor(pod+"/app line", 10*time.Second) {
+			t.Fatalf("logs -f did not start: %s", lf.Output())
+		}
+		procs["exec (replica "+name+")"], procs["logs -f (replica "+name+")"] = ex, lf
 	}
 	start := time.Now()
 	r = olga.MustRun("lock", "user", "alice", "--reason", "e2e: laptop stolen", "--ttl", "1h")
 	if !strings.Contains(r.Stderr, "Locked user alice") {
 		t.Errorf("lock: %s", r)
 	}
-	for name, p := range map[string]*Proc{"exec (replica A)": ex, "logs -f (replica B)": lf} {
+	for name, p := range procs {
 		code, done := p.Wait(5*time.Second - time.Since(start))
 		if !done {
 			t.Errorf("%s still runs 5s after the lock:\n%s", name, p.Output())
 			continue
 		}
-		if code == 0 {
-			time.Sleep(time.Second)
-			t.Errorf("%s ended with 0 after the lock:\n%s", name, p.Output())
+		// exec and logs -f alike: exit 4, the lock's reason said.
+		if code != 4 || !strings.Contains(p.Output(), "e2e: laptop stolen") {
+			t.Errorf("%s ended with %d after the lock:\n%s", name, code, p.Output())
 		}
-		t.Logf("%s ended %s after the lock (exit %d)", name, time.Since(start).Round(10*time.Millisecond), code)
+		out := strings.Split(strings.TrimSpace(p.Output()), "\n")
+		t.Logf("%s ended %s after the lock (exit %d): %s", name, time.Since(start).Round(10*time.Millisecond), code, out[len(out)-1])
 	}
 	// New requests: 403 with the reason, on both replicas, kubectl too.
 	for _, u := range []*User{aliceA, aliceB} {

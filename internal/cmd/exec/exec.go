@@ -19,6 +19,7 @@ import (
 	// apimachinery package of the same name would never match them.
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/kubectl/pkg/cmd/util/podcmd"
 	"k8s.io/streaming/pkg/httpstream"
 
@@ -245,7 +246,33 @@ func execRun(ctx context.Context, opts *Options) error {
 			go func() { <-ctx.Done(); term.Restore() }()
 		}
 	}
-	return opts.Executor.Execute(ctx, client.Config, opts.Transport, req.URL(), so)
+	err = opts.Executor.Execute(ctx, client.Config, opts.Transport, req.URL(), so)
+	return whyEnded(ctx, err, func(ctx context.Context) error {
+		r, _ := kube.Lookup("pods")
+		_, gerr := client.Get(ctx, r, ns, pod.Name)
+		return gerr
+	})
+}
+
+// whyEnded explains a session that broke off (not the command's own exit
+// code): a lock, a logout or a deleted pod shows only as a closed
+// connection, so the pod is asked for again and the API server's (or the
+// gateway's) answer is the error, when it is one.
+func whyEnded(ctx context.Context, err error, probe func(context.Context) error) error {
+	var xe utilexec.ExitError
+	if err == nil || ctx.Err() != nil || errors.As(err, &xe) {
+		return err
+	}
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if perr := probe(pctx); perr != nil && errors.As(perr, &se) {
+		return fmt.Errorf("the exec session ended: %w", perr)
+	}
+	return err
 }
 
 // shouldFallback reports whether a failed WebSocket exec should be tried
