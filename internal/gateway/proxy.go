@@ -217,7 +217,13 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(id2, ns) })
 		ctx = context.WithValue(ctx, watchKey{}, c.req.Verb == policy.VerbWatch)
 		ctx = withForwarding(ctx, &forwarding{id: id, own: true})
-		g.nsProxy.ServeHTTP(rec, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		if c.req.Verb == policy.VerbWatch {
+			var untrack func()
+			r, untrack = g.trackStream(r, rec, id2, claims.SessionID) // a lock ends it too
+			defer untrack()
+		}
+		g.nsProxy.ServeHTTP(rec, r)
 		return
 	}
 	// Whom the request acts as goes in its context, not its headers: actAs
