@@ -80,7 +80,7 @@ type Gateway struct {
 	// rt is the transport of the gateway's own requests to the API server
 	// (access reviews); actAs sets whom they act as.
 	rt       http.RoundTripper
-	limiter  *failureLimiter
+	limiter  *loginLimits
 	metrics  *metrics
 	upstream *url.URL
 
@@ -131,7 +131,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		o: o, infos: newRequestInfoFactory(), upstream: target, rt: rt,
-		limiter: newFailureLimiter(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
+		limiter: newLoginLimits(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
 		metrics: newMetrics(), hijacked: map[any]func() error{},
 	}
 	// Upgrades (exec, attach, port-forward over SPDY or WebSocket) go

@@ -114,7 +114,7 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 	fl.DurationVar(&opts.TokenLifetime, "token-lifetime", gateway.DefaultTokenLifetime, "How long a token is valid")
 	fl.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 30*time.Second, "On SIGTERM, how long running exec sessions and log streams may go on")
 	fl.DurationVar(&opts.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, how long to go on serving with /readyz failing, before the listener closes")
-	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user and per client address within --login-failure-window")
+	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user from one client address within --login-failure-window; per user from all addresses, and per address for all users, 4 times as many")
 	fl.DurationVar(&opts.LoginFailureWindow, "login-failure-window", gateway.DefaultLoginFailureWindow, "Window of --login-failure-limit (the allowance refills over it)")
 	fl.StringVar(&opts.PolicySource, "policy", "", "Policy source: a file, an https:// URL or configmap://NAMESPACE/NAME (default: policy.source)")
 	return cmd
