@@ -120,6 +120,9 @@ type Serve struct {
 	ShutdownDelay        time.Duration `mapstructure:"shutdownDelay"`
 	LoginFailureLimit    int           `mapstructure:"loginFailureLimit"`
 	LoginFailureWindow   time.Duration `mapstructure:"loginFailureWindow"`
+	ReadHeaderTimeout    time.Duration `mapstructure:"readHeaderTimeout"`
+	IdleTimeout          time.Duration `mapstructure:"idleTimeout"`
+	RequestBodyTimeout   time.Duration `mapstructure:"requestBodyTimeout"`
 }
 
 // Paths are the per-user directories kgate keeps its files in.

@@ -66,6 +66,9 @@ type Options struct {
 	// allowed per LoginFailureWindow.
 	LoginFailureLimit  int
 	LoginFailureWindow time.Duration
+	// RequestBodyTimeout is how long a client may take to send a request
+	// body (a login's: at most loginBodyTimeout); zero means the default.
+	RequestBodyTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -105,6 +108,9 @@ func New(o Options) (*Gateway, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RequestBodyTimeout <= 0 {
+		o.RequestBodyTimeout = DefaultRequestBodyTimeout
 	}
 	cfg := rest.CopyConfig(o.Upstream)
 	// The gateway's own credentials must not impersonate anyone themselves:
@@ -152,10 +158,11 @@ func New(o Options) (*Gateway, error) {
 			pr.Out.Host = target.Host
 			pr.SetXForwarded()
 		},
-		Transport:    rt,
-		BufferPool:   bufferPool{},
-		ErrorHandler: errorResponder{g}.Error,
-		ErrorLog:     log.New(slogWriter{o.Log}, "", 0),
+		Transport:      rt,
+		ModifyResponse: checkBody,
+		BufferPool:     bufferPool{},
+		ErrorHandler:   errorResponder{g}.Error,
+		ErrorLog:       log.New(slogWriter{o.Log}, "", 0),
 	}
 	g.nsProxy = g.namespaceListProxy(rt)
 	return g, nil
@@ -333,6 +340,13 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 type errorResponder struct{ g *Gateway }
 
 func (e errorResponder) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if code, reason, msg, ok := bodyFaultOf(r.Context()); ok {
+		// The client's body was too large or too slow, not the API server
+		// unreachable.
+		w.Header().Set("Connection", "close")
+		writeStatus(w, code, reason, msg, nil)
+		return
+	}
 	if r.Context().Err() != nil {
 		return // the client went away
 	}

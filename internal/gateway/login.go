@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -47,9 +46,20 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req LoginRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxLoginBody))
+	lb, ok := limitBody(w, r, maxLoginBody, min(g.o.RequestBodyTimeout, loginBodyTimeout))
+	if !ok {
+		g.metrics.logins.WithLabelValues("invalid").Inc()
+		return
+	}
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if code, reason, msg, ok := lb.clientFault(); ok {
+			g.metrics.logins.WithLabelValues("invalid").Inc()
+			w.Header().Set("Connection", "close")
+			writeStatus(w, code, reason, msg, nil)
+			return
+		}
 		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the login request is not valid JSON: "+err.Error(), nil)
 		return
 	}

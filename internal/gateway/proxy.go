@@ -104,6 +104,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// A request on a connection opened before the shutdown began.
 		w.Header().Set("Connection", "close")
 	}
+	r, ok := g.limitAPIBody(rec, r)
+	if !ok {
+		return
+	}
 	impersonating := stripClientHeaders(r.Header)
 	if impersonating {
 		g.metrics.stripped.Inc()
@@ -505,7 +509,7 @@ func (r *recorder) observe(code int) {
 	if r.verb == "" {
 		r.verb = "unknown"
 	}
-	r.g.metrics.latency.WithLabelValues(r.verb).Observe(r.g.o.Now().Sub(r.start).Seconds())
+	r.g.metrics.latency.WithLabelValues(metricVerb(r.verb)).Observe(r.g.o.Now().Sub(r.start).Seconds())
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -559,5 +563,5 @@ func (r *recorder) done() {
 	if !r.observed {
 		code = http.StatusOK
 	}
-	r.g.metrics.requests.WithLabelValues(r.verb, strconv.Itoa(code)).Inc()
+	r.g.metrics.requests.WithLabelValues(metricVerb(r.verb), metricCode(code)).Inc()
 }

@@ -106,6 +106,10 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	u.reqs = append(u.reqs, r.Clone(context.Background()))
 	u.mu.Unlock()
+	if r.Header.Get("Upgrade") == "" {
+		// As the API server does, read the whole body before answering.
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
 	if r.Header.Get("Upgrade") != "" {
 		// Switch to an echo protocol, as exec's streams would.
 		conn, rw, err := http.NewResponseController(w).Hijack()
