@@ -30,6 +30,7 @@ type Config struct {
 	Session Session `mapstructure:"session"`
 	Policy  Policy  `mapstructure:"policy"`
 	Audit   Audit   `mapstructure:"audit"`
+	Logs    Logs    `mapstructure:"logs"`
 
 	// Server is the kgate gateway's URL: when set, kgate logs in to the
 	// gateway and sends every request through it (gateway mode).
@@ -94,6 +95,13 @@ type Audit struct {
 	Path      string `mapstructure:"path"`
 	MaxSizeMB int    `mapstructure:"maxSizeMB"`
 	MaxFiles  int    `mapstructure:"maxFiles"`
+}
+
+// Logs configures `kgate logs`.
+type Logs struct {
+	// ResumeWindow is how long a followed log that broke keeps trying to
+	// resume (the API server or the gateway restarting) before giving up.
+	ResumeWindow time.Duration `mapstructure:"resumeWindow"`
 }
 
 // Gateway configures the CLI's side of gateway mode.
@@ -178,6 +186,7 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("audit.path", "")
 	v.SetDefault("audit.maxSizeMB", 10)
 	v.SetDefault("audit.maxFiles", 5)
+	v.SetDefault("logs.resumeWindow", 2*time.Minute)
 
 	v.SetDefault("server", "")
 	v.SetDefault("gateway.caFile", "")
