@@ -517,6 +517,11 @@ func (r *recorder) WriteHeader(code int) {
 		r.observe(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
+	if !r.buffered && code >= 200 {
+		// A stream's headers go out now, not with its first line: a
+		// client following a quiet log knows its request was accepted.
+		_ = http.NewResponseController(r.ResponseWriter).Flush()
+	}
 }
 
 func (r *recorder) Write(b []byte) (int, error) {

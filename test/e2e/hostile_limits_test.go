@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,6 +224,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 	alice := gwUser(t, g, "alice")
 	tok := alice.token()
 	host := strings.TrimPrefix(g.URL, "https://")
+	mark := randomSuffix(t) // the audit log outlives test runs
 
 	t.Run("silent TCP connection", func(t *testing.T) {
 		c, err := net.Dial("tcp", host)
@@ -236,7 +238,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 		c := g.dialTLS(t)
 		defer c.Close()
 		go func() {
-			_, _ = io.WriteString(c, "GET /api/v1/namespaces/payments/pods?slowloris=1 HTTP/1.1\r\nHost: x\r\n")
+			_, _ = io.WriteString(c, "GET /api/v1/namespaces/payments/pods?slowloris="+mark+" HTTP/1.1\r\nHost: x\r\n")
 			for i := 0; i < 30; i++ {
 				if _, err := fmt.Fprintf(c, "X-Slow-%d: y\r\n", i); err != nil {
 					return
@@ -245,7 +247,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 			}
 		}()
 		closedWithin(t, "trickled headers", c, 4*time.Second)
-		noKubeAudit(t, "slowloris=1")
+		noKubeAudit(t, "slowloris="+mark+"")
 	})
 	t.Run("login body one byte every 2s", func(t *testing.T) {
 		c := g.dialTLS(t)
@@ -303,17 +305,17 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 	})
 	huge := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"huge-cm"},"data":{"x":"` + strings.Repeat("x", 4<<20) + `"}}`
 	t.Run("oversized API body, unauthenticated", func(t *testing.T) {
-		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=1", "", strings.NewReader(huge), int64(len(huge))); code != 413 || !strings.Contains(body, "3 MiB") {
+		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=1"+mark, "", strings.NewReader(huge), int64(len(huge))); code != 413 || !strings.Contains(body, "3 MiB") {
 			t.Errorf("%d %.200s", code, body)
 		}
-		noKubeAudit(t, "oversized=1")
+		noKubeAudit(t, "oversized=1"+mark)
 	})
 	t.Run("oversized API body, chunked, by an admin", func(t *testing.T) {
-		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=2", tok, io.MultiReader(strings.NewReader(huge)), -1); code != 413 {
+		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=2"+mark, tok, io.MultiReader(strings.NewReader(huge)), -1); code != 413 {
 			t.Errorf("%d %.200s", code, body)
 		}
 		time.Sleep(500 * time.Millisecond)
-		for _, ev := range kubeAudit(t, "oversized=2") {
+		for _, ev := range kubeAudit(t, "oversized=2"+mark) {
 			if rs, _ := ev["responseStatus"].(map[string]any); fmt.Sprint(rs["code"]) == "201" {
 				t.Errorf("the oversized ConfigMap was created: %v", ev)
 			}
@@ -323,7 +325,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 		}
 	})
 	t.Run("oversized headers", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", g.URL+"/api/v1/namespaces/payments/pods?bigheader=1", nil)
+		req, _ := http.NewRequest("GET", g.URL+"/api/v1/namespaces/payments/pods?bigheader="+mark+"", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("X-Big", strings.Repeat("b", 2<<20))
 		resp, err := g.client().Do(req)
@@ -333,7 +335,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 				t.Errorf("%d", resp.StatusCode)
 			}
 		}
-		noKubeAudit(t, "bigheader=1")
+		noKubeAudit(t, "bigheader="+mark+"")
 	})
 	t.Run("a small body still works", func(t *testing.T) {
 		name := "small-cm-" + randomSuffix(t)
@@ -396,6 +398,7 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 func TestHostileMetricLabelsStayBounded(t *testing.T) {
 	g := limitsGateway(t)
 	before := metricSeries(t, g)
+	mark := randomSuffix(t)
 	client := g.client()
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -407,7 +410,7 @@ func TestHostileMetricLabelsStayBounded(t *testing.T) {
 				method := fmt.Sprintf("INVENTED%d", i)
 				path := fmt.Sprintf("/invented/%d/x", i)
 				if i%2 == 1 {
-					path = fmt.Sprintf("/api/v1/namespaces/payments/pods?metricsflood=%d", i)
+					path = fmt.Sprintf("/api/v1/namespaces/payments/pods?metricsflood%s=%d", mark, i)
 				}
 				req, _ := http.NewRequest(method, g.URL+path, nil)
 				if resp, err := client.Do(req); err == nil {
@@ -426,7 +429,7 @@ func TestHostileMetricLabelsStayBounded(t *testing.T) {
 	if after > before+10 {
 		t.Errorf("%d request series after 10,000 invented methods and paths (%d before)", after, before)
 	}
-	noKubeAudit(t, "metricsflood=")
+	noKubeAudit(t, "metricsflood"+mark)
 }
 
 // metricSeries counts the gateway's request metric series.
@@ -542,14 +545,15 @@ func TestHostileFaults(t *testing.T) {
 		g := startGateway(t, gwOptions{env: map[string]string{"KGATE_POLICY_TTL": "1s", "KGATE_POLICY_MAXSTALE": "8s"}})
 		bob := gwUser(t, g, "bob")
 		tok := bob.token()
+		mark := randomSuffix(t)
 		bob.MustRun("get", "pods", "-n", "payments")
 		writeFile(t, g.Policy, "version: 1\nprojects: [this is: not valid\n")
 		time.Sleep(2 * time.Second)
 		// Still the good copy: bob reads, the cluster sees bob.
-		if code, body := g.get("/api/v1/namespaces/payments/pods?lastgood=1", tok, nil); code != 200 {
+		if code, body := g.get("/api/v1/namespaces/payments/pods?lastgood="+mark, tok, nil); code != 200 {
 			t.Errorf("with the last good copy: %d %.200s", code, body)
 		}
-		for _, ev := range waitKubeAudit(t, "lastgood=1") {
+		for _, ev := range waitKubeAudit(t, "lastgood="+mark) {
 			if imp, _ := ev["impersonatedUser"].(map[string]any); imp["username"] != "bob" {
 				t.Errorf("acted as %v", ev["impersonatedUser"])
 			}
@@ -561,19 +565,19 @@ func TestHostileFaults(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		code := 0
 		for time.Now().Before(deadline) {
-			if code, _ = g.get("/api/v1/namespaces/payments/pods?failclosed=1", tok, nil); code != 200 {
+			if code, _ = g.get("/api/v1/namespaces/payments/pods?stalewait=1", tok, nil); code != 200 {
 				break
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		if code != 503 {
-			t.Errorf("a stale policy: %d", code)
+		if code, body := g.get("/api/v1/namespaces/payments/pods?failclosed="+mark, tok, nil); code != 503 || !strings.Contains(body, "no usable policy") {
+			t.Errorf("a stale policy: %d %.200s", code, body)
 		}
 		WantCode(t, bob.Run("get", "pods", "-n", "payments"), 6)
 		if code, _ := g.get("/readyz", "", nil); code != 503 {
 			t.Errorf("/readyz: %d", code)
 		}
-		noKubeAudit(t, "failclosed=1")
+		noKubeAudit(t, "failclosed="+mark)
 		// A good policy again: back to work.
 		writeFile(t, g.Policy, testPolicy)
 		deadline = time.Now().Add(20 * time.Second)
@@ -588,17 +592,17 @@ func TestHostileFaults(t *testing.T) {
 		}
 	})
 	t.Run("gateway restart: a clear error, then the re-run works", func(t *testing.T) {
-		g := startGateway(t, gwOptions{})
+		g := startGateway(t, gwOptions{args: quickStop})
 		bob := gwUser(t, g, "bob")
 		bob.MustRun("get", "pods", "-n", "payments")
 		g.Proc.Stop()
 		r := bob.Run("get", "pods", "-n", "payments")
 		WantCode(t, r, 6)
 		wantStderr(t, r, strings.TrimPrefix(g.URL, "https://"))
-		g2 := restartGateway(t, g, gwOptions{})
-		r = bob.MustRun("get", "pods", "-n", "payments", "-o", "name")
-		if !strings.Contains(r.Stdout, "pod/") {
-			t.Errorf("after the restart: %s", r)
+		g2 := restartGateway(t, g, gwOptions{args: quickStop})
+		r = bob.Run("get", "pods", "-n", "payments", "-o", "name")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "pod/") {
+			t.Errorf("after the restart: %s\n%s", r, r.Stderr)
 		}
 		id := fmt.Sprint(g2.lastAudit(map[string]string{"user": "bob", "verb": "list"})["id"])
 		for _, ev := range waitKubeAudit(t, `"auditID":"`+id+`"`) {
@@ -608,12 +612,15 @@ func TestHostileFaults(t *testing.T) {
 		}
 	})
 	t.Run("gateway gone during logs -f: gives up naming the pod, exit 6", func(t *testing.T) {
-		g := startGateway(t, gwOptions{})
-		bob := gwUser(t, g, "bob")
-		bob.Setenv("KGATE_LOGS_RESUMEWINDOW", "3s")
-		pod := webPod(t, bob)
-		p := bob.Start("logs", "-f", "-n", "payments", pod)
+		g := startGateway(t, gwOptions{args: quickStop})
+		erin := gwUser(t, g, "erin")
+		erin.Setenv("KGATE_LOGS_RESUMEWINDOW", "3s")
+		pod := "quiet"
+		p := erin.Start("logs", "-f", "-n", "sandbox", pod)
 		time.Sleep(2 * time.Second)
+		if _, done := p.Wait(0); done {
+			t.Fatalf("logs -f ended before the gateway went away:\n%s", p.Output())
+		}
 		g.Proc.Stop()
 		code, done := p.Wait(30 * time.Second)
 		if !done || code != 6 || !strings.Contains(p.Output(), "pod/"+pod) || !strings.Contains(p.Output(), "gave up") {
@@ -621,21 +628,24 @@ func TestHostileFaults(t *testing.T) {
 		}
 	})
 	t.Run("gateway restarts refusing the user during logs -f: exit 4", func(t *testing.T) {
-		g := startGateway(t, gwOptions{})
-		bob := gwUser(t, g, "bob")
-		bob.Setenv("KGATE_LOGS_RESUMEWINDOW", "3s")
-		pod := webPod(t, bob)
-		p := bob.Start("logs", "-f", "-n", "payments", pod)
+		g := startGateway(t, gwOptions{args: quickStop})
+		erin := gwUser(t, g, "erin")
+		erin.Setenv("KGATE_LOGS_RESUMEWINDOW", "3s")
+		pod := "quiet"
+		p := erin.Start("logs", "-f", "-n", "sandbox", pod)
 		time.Sleep(2 * time.Second)
 		g.Proc.Stop()
-		writeFile(t, g.Policy, strings.Replace(testPolicy, "guests: {groups: [team-payments]}", "guests: {groups: [nobody-here]}", 1))
-		restartGateway(t, g, gwOptions{})
+		writeFile(t, g.Policy, strings.Replace(testPolicy, "admins: {users: [erin]}", "admins: {users: [nobody-here]}", 1))
+		restartGateway(t, g, gwOptions{args: quickStop})
 		code, done := p.Wait(40 * time.Second)
 		if !done || code != 4 || !strings.Contains(p.Output(), "pod/"+pod) || !strings.Contains(p.Output(), "still refuses") {
 			t.Errorf("logs -f: exit %d (done %v):\n%s", code, done, p.Output())
 		}
 	})
 }
+
+// quickStop lets a stopped gateway cut running streams at once.
+var quickStop = []string{"--shutdown-grace", "1s"}
 
 // restartGateway starts g again on the same address with the same serving
 // certificate, signing key and policy file: what a restarted replica is.
@@ -644,6 +654,12 @@ func restartGateway(t *testing.T, g *gw, o gwOptions) *gw {
 	tlsDir := filepath.Dir(g.CAFile)
 	dir := filepath.Dir(tlsDir)
 	o.policy = mustReadFile(g.Policy)
+	// The same issuer too: tokens name it.
+	m := regexp.MustCompile(`"msg":"serving".*"issuer":"([^"]+)"`).FindStringSubmatch(g.Proc.Output())
+	if m == nil {
+		t.Fatalf("no issuer in the gateway's log:\n%s", g.Proc.Output())
+	}
+	o.args = append(o.args, "--issuer", m[1])
 	o.args = append(o.args, "--listen", strings.TrimPrefix(g.URL, "https://"),
 		"--tls-cert-file", filepath.Join(tlsDir, "tls.crt"), "--tls-private-key-file", filepath.Join(tlsDir, "tls.key"),
 		"--signing-key-file", filepath.Join(dir, "signing.pem"))

@@ -223,3 +223,24 @@ func TestTransient(t *testing.T) {
 		t.Error("isPodGone")
 	}
 }
+
+// TestFollowFailureIsNotSwallowed runs a failing follow through runPods, as
+// `kgate logs -f POD` does: the error must come out (it was lost, exit 0).
+func TestFollowFailureIsNotSwallowed(t *testing.T) {
+	sc := &script{podStatus: 503}
+	sc.answers = []func(http.ResponseWriter, *http.Request){lines(0, 3, true), status(503, metav1.StatusReasonServiceUnavailable, "down")}
+	srv := httptest.NewServer(sc)
+	defer srv.Close()
+	cs, _ := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	io, _, out, errOut := iostreams.Test()
+	o := &Options{IO: io, Follow: true, ResumeWindow: time.Second, MaxLogRequests: 5}
+	s := newStreamer(cs, o, newOutput(out, false), false)
+	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: types.UID("u1")},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	err := s.runPods(context.Background(), []corev1.Pod{pod})
+	var ke *errs.Error
+	if !errors.As(err, &ke) || ke.Kind != errs.KindUnavailable || !strings.Contains(errOut.String(), "pod/web/app") {
+		t.Fatalf("err = %v, stderr:\n%s", err, errOut.String())
+	}
+	wantLines(t, out.String(), 3)
+}

@@ -180,11 +180,16 @@ func (s *streamer) start(ctx context.Context, pod *corev1.Pod, c string, po *cor
 	go func() {
 		defer s.wg.Done()
 		err := s.stream(sctx, pod, c, po)
+		// Whether this stream was stopped (its pod went away, or Ctrl-C)
+		// must be read before cancel, which stops it in any case: read
+		// after, every failure looked stopped and logs -f ended with exit 0
+		// and lines lost.
+		stopped := sctx.Err() != nil
 		s.mu.Lock()
 		delete(s.active, k)
 		s.mu.Unlock()
 		cancel()
-		if err != nil && sctx.Err() == nil {
+		if err != nil && !stopped {
 			s.errMu.Lock()
 			s.errs = append(s.errs, err)
 			s.errMu.Unlock()
@@ -239,7 +244,7 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 	st := &resume{}
 	backoff := 250 * time.Millisecond
 	noted := false
-	opened := false       // a stream was open once: later refusals may be a restart
+	opened := false       // a stream was open or broke: later refusals may be a restart
 	var brokeAt time.Time // when lines may have started to be missing
 	drain := false        // the container ended while broken: read the rest, not following
 	for {
@@ -279,6 +284,11 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 		}
 		if !first.Follow {
 			return err
+		}
+		var status apierrors.APIStatus
+		if err != nil && !errors.As(err, &status) {
+			// Cut off, not refused: a server was there (or will be).
+			opened = true
 		}
 		if drain && err == nil {
 			return nil
