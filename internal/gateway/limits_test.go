@@ -22,10 +22,10 @@ import (
 	"time"
 )
 
-// rawRequest writes head, then body one byte every gap, on a plain
+// trickleRequest writes head, then body one byte every gap, on a plain
 // connection to the fixture's server, and returns the status line the
 // server answered with and when.
-func rawRequest(t *testing.T, addr, head, body string, gap time.Duration) (string, time.Duration) {
+func trickleRequest(t *testing.T, addr, head, body string, gap time.Duration) (string, time.Duration) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestTrickledLoginBodyIsCutOff(t *testing.T) {
 	f := limitsFixture(t, 300*time.Millisecond)
 	body := `{"username":"alice","password":"alice-pw"}`
 	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", LoginPath, len(body))
-	line, took := rawRequest(t, f.srv.Listener.Addr().String(), head, body, 100*time.Millisecond)
+	line, took := trickleRequest(t, f.srv.Listener.Addr().String(), head, body, 100*time.Millisecond)
 	if !strings.Contains(line, "408") || took > 2*time.Second {
 		t.Errorf("a login body trickled byte by byte: %q after %s, want 408 within the body timeout", line, took)
 	}
@@ -84,7 +84,7 @@ func TestTrickledAPIBodyIsCutOff(t *testing.T) {
 	body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}`
 	head := fmt.Sprintf("POST /api/v1/namespaces/payments/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
 		f.token(t, "alice"), len(body))
-	line, took := rawRequest(t, f.srv.Listener.Addr().String(), head, body, 100*time.Millisecond)
+	line, took := trickleRequest(t, f.srv.Listener.Addr().String(), head, body, 100*time.Millisecond)
 	if !strings.Contains(line, "408") || took > 2*time.Second {
 		t.Errorf("an API body trickled: %q after %s, want 408", line, took)
 	}
