@@ -311,7 +311,9 @@ func TestHostileSlowAndOversizedClients(t *testing.T) {
 		noKubeAudit(t, "oversized=1"+mark)
 	})
 	t.Run("oversized API body, chunked, by an admin", func(t *testing.T) {
-		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=2"+mark, tok, io.MultiReader(strings.NewReader(huge)), -1); code != 413 {
+		// 413, or the connection cut while the client still writes.
+		if code, body := post("/api/v1/namespaces/payments/configmaps?oversized=2"+mark, tok, io.MultiReader(strings.NewReader(huge)), -1); code != 413 &&
+			!(code == 0 && (strings.Contains(body, "connection reset") || strings.Contains(body, "broken pipe"))) {
 			t.Errorf("%d %.200s", code, body)
 		}
 		time.Sleep(500 * time.Millisecond)
