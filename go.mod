@@ -17,7 +17,6 @@ require (
 	golang.org/x/net v0.57.0
 	golang.org/x/term v0.47.0
 	golang.org/x/time v0.14.0
-	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 	k8s.io/api v0.36.3
 	k8s.io/apimachinery v0.36.3
 	k8s.io/apiserver v0.36.3

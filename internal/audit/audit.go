@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +17,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/kgate/kgate/internal/errs"
 )
 
 // Decisions.
@@ -114,15 +116,20 @@ func NewFileLogger(o FileOptions) (Logger, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the audit log directory: %w", err)
 	}
-	// lumberjack creates new files 0600 but opens an existing one as it is;
-	// create it first so that its mode is ours.
-	f, err := os.OpenFile(o.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening the audit log: %w", err)
+	rf := &rotatingFile{path: o.Path, maxSize: int64(o.MaxSizeMB) << 20, maxFiles: o.MaxFiles}
+	// Opened now, so that a refused path fails the command before it acts.
+	if err := rf.open(); err != nil {
+		return nil, err
 	}
-	f.Close()
-	lj := &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.MaxFiles}
-	return &writerLogger{w: lj, c: lj}, nil
+	return &writerLogger{w: rf, c: rf}, nil
+}
+
+// ErrSymlink is returned when the audit log's path is a symbolic link.
+var ErrSymlink = errors.New("is a symbolic link")
+
+func symlinkError(path string) error {
+	return errs.WithHint(fmt.Errorf("the audit log %s %w; refusing to follow it", path, ErrSymlink),
+		fmt.Sprintf("Remove the link (`rm %s`) or set audit.path to a file of your own.", path))
 }
 
 // Nop discards entries.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/kgate/kgate/internal/errs"
 )
 
 func TestWriterLogger(t *testing.T) {
@@ -90,7 +93,7 @@ func TestFileLoggerRotates(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 || st.Size() > 1<<20 {
 		t.Fatalf("log: %v %v", st, err)
 	}
-	// lumberjack removes old backups in the background.
+	// Old backups are removed at rotation.
 	deadline := time.Now().Add(5 * time.Second)
 	var files []string
 	for {
@@ -186,5 +189,67 @@ func TestFixedID(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, []string{"fixed", "own"}) {
 		t.Errorf("headers: %q", got)
+	}
+}
+
+func TestFileLoggerRefusesASymlink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "bashrc")
+	if err := os.WriteFile(victim, []byte("# mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "audit.log")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewFileLogger(FileOptions{Path: path})
+	if !errors.Is(err, ErrSymlink) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v, want the symlink refused with its path", err)
+	}
+	var ke *errs.Error
+	if !errors.As(err, &ke) || ke.Kind != errs.KindGeneric || ke.Hint == "" {
+		t.Errorf("err = %#v, want a generic error with a hint", err)
+	}
+	// A dangling link is refused too (O_CREAT would create its target).
+	dangling := filepath.Join(dir, "audit2.log")
+	_ = os.Symlink(filepath.Join(dir, "created-by-kgate"), dangling)
+	if _, err := NewFileLogger(FileOptions{Path: dangling}); !errors.Is(err, ErrSymlink) {
+		t.Errorf("dangling link: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "created-by-kgate")); err == nil {
+		t.Error("the dangling link's target was created")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "# mine\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	// Not a regular file: a directory at the path.
+	d := filepath.Join(dir, "audit3.log")
+	_ = os.Mkdir(d, 0o700)
+	if _, err := NewFileLogger(FileOptions{Path: d}); err == nil || !strings.Contains(err.Error(), d) {
+		t.Errorf("a directory: %v", err)
+	}
+}
+
+func TestFileLoggerRefusesALinkPlantedAfterRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	l, err := NewFileLogger(FileOptions{Path: path, MaxSizeMB: 1, MaxFiles: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	victim := filepath.Join(dir, "victim")
+	_ = os.WriteFile(victim, nil, 0o600)
+	big := strings.Repeat("r", 600<<10)
+	if err := l.Log(Entry{ID: "1", Reason: big}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone replaces the log with a link between two writes; the next
+	// rotation moves the link aside and opens a new regular file.
+	_ = os.Remove(path)
+	_ = os.Symlink(victim, path)
+	_ = l.Log(Entry{ID: "2", Reason: big})
+	if b, _ := os.ReadFile(victim); len(b) != 0 {
+		t.Errorf("the victim got %d bytes", len(b))
 	}
 }

@@ -30,6 +30,7 @@ type Config struct {
 	Session Session `mapstructure:"session"`
 	Policy  Policy  `mapstructure:"policy"`
 	Audit   Audit   `mapstructure:"audit"`
+	Logs    Logs    `mapstructure:"logs"`
 
 	// Server is the kgate gateway's URL: when set, kgate logs in to the
 	// gateway and sends every request through it (gateway mode).
@@ -104,6 +105,13 @@ type Audit struct {
 	MaxFiles  int    `mapstructure:"maxFiles"`
 }
 
+// Logs configures `kgate logs`.
+type Logs struct {
+	// ResumeWindow is how long a followed log that broke keeps trying to
+	// resume (the API server or the gateway restarting) before giving up.
+	ResumeWindow time.Duration `mapstructure:"resumeWindow"`
+}
+
 // Gateway configures the CLI's side of gateway mode.
 type Gateway struct {
 	// CAFile verifies the gateway's certificate at login; empty means the
@@ -134,6 +142,9 @@ type Serve struct {
 	ShutdownDelay      time.Duration `mapstructure:"shutdownDelay"`
 	LoginFailureLimit  int           `mapstructure:"loginFailureLimit"`
 	LoginFailureWindow time.Duration `mapstructure:"loginFailureWindow"`
+	ReadHeaderTimeout  time.Duration `mapstructure:"readHeaderTimeout"`
+	IdleTimeout        time.Duration `mapstructure:"idleTimeout"`
+	RequestBodyTimeout time.Duration `mapstructure:"requestBodyTimeout"`
 }
 
 // Paths are the per-user directories kgate keeps its files in.
@@ -191,6 +202,7 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("audit.path", "")
 	v.SetDefault("audit.maxSizeMB", 10)
 	v.SetDefault("audit.maxFiles", 5)
+	v.SetDefault("logs.resumeWindow", 2*time.Minute)
 
 	v.SetDefault("server", "")
 	v.SetDefault("gateway.caFile", "")

@@ -66,6 +66,9 @@ type Options struct {
 	// allowed per LoginFailureWindow.
 	LoginFailureLimit  int
 	LoginFailureWindow time.Duration
+	// RequestBodyTimeout is how long a client may take to send a request
+	// body (a login's: at most loginBodyTimeout); zero means the default.
+	RequestBodyTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Directory re-reads users at a refresh; nil: Auth, if it can.
@@ -86,7 +89,7 @@ type Gateway struct {
 	// rt is the transport of the gateway's own requests to the API server
 	// (access reviews); actAs sets whom they act as.
 	rt       http.RoundTripper
-	limiter  *failureLimiter
+	limiter  *loginLimits
 	metrics  *metrics
 	smetrics *sessionMetrics
 	streams  streams
@@ -114,6 +117,9 @@ func New(o Options) (*Gateway, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RequestBodyTimeout <= 0 {
+		o.RequestBodyTimeout = DefaultRequestBodyTimeout
+	}
 	cfg := rest.CopyConfig(o.Upstream)
 	// The gateway's own credentials must not impersonate anyone themselves:
 	// client-go's impersonation would replace the user's headers.
@@ -139,7 +145,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		o: o, infos: newRequestInfoFactory(), upstream: target, rt: rt,
-		limiter: newFailureLimiter(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
+		limiter: newLoginLimits(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
 		metrics: newMetrics(), hijacked: map[any]func() error{},
 	}
 	// Upgrades (exec, attach, port-forward over SPDY or WebSocket) go
@@ -160,10 +166,11 @@ func New(o Options) (*Gateway, error) {
 			pr.Out.Host = target.Host
 			pr.SetXForwarded()
 		},
-		Transport:    rt,
-		BufferPool:   bufferPool{},
-		ErrorHandler: errorResponder{g}.Error,
-		ErrorLog:     log.New(slogWriter{o.Log}, "", 0),
+		Transport:      rt,
+		ModifyResponse: checkBody,
+		BufferPool:     bufferPool{},
+		ErrorHandler:   errorResponder{g}.Error,
+		ErrorLog:       log.New(slogWriter{o.Log}, "", 0),
 	}
 	g.nsProxy = g.namespaceListProxy(rt)
 	g.smetrics = newSessionMetrics(g.metrics.reg)
@@ -364,6 +371,13 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 type errorResponder struct{ g *Gateway }
 
 func (e errorResponder) Error(w http.ResponseWriter, r *http.Request, err error) {
+	if code, reason, msg, ok := bodyFaultOf(r.Context()); ok {
+		// The client's body was too large or too slow, not the API server
+		// unreachable.
+		w.Header().Set("Connection", "close")
+		writeStatus(w, code, reason, msg, nil)
+		return
+	}
 	if r.Context().Err() != nil {
 		return // the client went away
 	}

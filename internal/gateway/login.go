@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -52,27 +51,40 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req LoginRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxLoginBody))
+	lb, ok := limitBody(w, r, maxLoginBody, min(g.o.RequestBodyTimeout, loginBodyTimeout))
+	if !ok {
+		g.metrics.logins.WithLabelValues("invalid").Inc()
+		return
+	}
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if code, reason, msg, ok := lb.clientFault(); ok {
+			g.metrics.logins.WithLabelValues("invalid").Inc()
+			w.Header().Set("Connection", "close")
+			writeStatus(w, code, reason, msg, nil)
+			return
+		}
 		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the login request is not valid JSON: "+err.Error(), nil)
 		return
 	}
-	user := strings.ToLower(strings.TrimSpace(req.Username))
 	addr := clientIP(r)
-	e := audit.Entry{Time: g.o.Now(), ID: audit.NewID(), User: user, Verb: "login", Resource: "tokens", Decision: audit.Deny, Client: r.RemoteAddr}
-	if user == "" {
-		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "no username", nil)
+	e := audit.Entry{Time: g.o.Now(), ID: audit.NewID(), Verb: "login", Resource: "tokens", Decision: audit.Deny, Client: r.RemoteAddr}
+	// Failures are counted under the name as the directory matches it, so
+	// that "Carol", "ｃａｒｏｌ" and "carol " are one user to the limits.
+	user, err := normalizeUsername(req.Username)
+	if err != nil {
+		g.metrics.logins.WithLabelValues("invalid").Inc()
+		writeStatus(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, err.Error(), nil)
 		return
 	}
+	e.User = user
 
-	wait := max(g.limiter.retryAfter("user:"+user), g.limiter.retryAfter("addr:"+addr))
-	if wait > 0 {
+	if wait, why, lim, scope := g.limiter.check(user, addr); wait > 0 {
 		g.metrics.logins.WithLabelValues("ratelimited").Inc()
-		e.Reason = fmt.Sprintf("too many failed logins for user %q or from %s (the limit is %d per %s); retry in %s",
-			user, addr, g.limiter.burst, g.limiter.window, wait)
-		g.o.Log.Warn("login rate-limited", "user", user, "client", addr, "limit", g.limiter.burst,
-			"window", g.limiter.window.String(), "retryAfter", wait.String())
+		e.Reason = why + "; retry in " + wait.String()
+		g.o.Log.Warn("login rate-limited", "user", user, "client", addr, "limit", lim.burst,
+			"window", lim.window.String(), "scope", scope, "retryAfter", wait.String())
 		_ = g.decided(e, "login")
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		writeStatus(w, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, e.Reason,
@@ -80,7 +92,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	id, err := g.o.Auth.Authenticate(r.Context(), req.Username, req.Password)
+	id, err := g.o.Auth.Authenticate(r.Context(), strings.TrimSpace(req.Username), req.Password)
 	if err != nil {
 		var ke *errs.Error
 		kind := errs.KindGeneric
@@ -89,8 +101,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		switch kind {
 		case errs.KindAuth:
-			g.limiter.fail("user:" + user)
-			g.limiter.fail("addr:" + addr)
+			g.limiter.fail(user, addr)
 			g.metrics.logins.WithLabelValues("invalid").Inc()
 			e.Reason = "invalid username or password"
 			_ = g.decided(e, "login")

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,6 +58,27 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.logins, m.active, m.policyAge, m.stripped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// metricVerb maps a request's verb to a closed set of label values: an
+// unauthenticated client inventing HTTP methods or paths must not make a
+// series each.
+func metricVerb(v string) string {
+	switch v {
+	case "get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",
+		"proxy", "head", "options", "post", "put", "invalid", "unknown":
+		return v
+	}
+	return "other"
+}
+
+// metricCode maps a status code to a closed set: the codes net/http knows,
+// else "other".
+func metricCode(code int) string {
+	if code < 100 || code > 599 || http.StatusText(code) == "" {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
 
 func (m *metrics) handler() http.Handler {

@@ -104,6 +104,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// A request on a connection opened before the shutdown began.
 		w.Header().Set("Connection", "close")
 	}
+	r, ok := g.limitAPIBody(rec, r)
+	if !ok {
+		return
+	}
 	impersonating := stripClientHeaders(r.Header)
 	if impersonating {
 		g.metrics.stripped.Inc()
@@ -517,7 +521,7 @@ func (r *recorder) observe(code int) {
 	if r.verb == "" {
 		r.verb = "unknown"
 	}
-	r.g.metrics.latency.WithLabelValues(r.verb).Observe(r.g.o.Now().Sub(r.start).Seconds())
+	r.g.metrics.latency.WithLabelValues(metricVerb(r.verb)).Observe(r.g.o.Now().Sub(r.start).Seconds())
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -525,6 +529,11 @@ func (r *recorder) WriteHeader(code int) {
 		r.observe(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
+	if !r.buffered && code >= 200 {
+		// A stream's headers go out now, not with its first line: a
+		// client following a quiet log knows its request was accepted.
+		_ = http.NewResponseController(r.ResponseWriter).Flush()
+	}
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
@@ -571,5 +580,5 @@ func (r *recorder) done() {
 	if !r.observed {
 		code = http.StatusOK
 	}
-	r.g.metrics.requests.WithLabelValues(r.verb, strconv.Itoa(code)).Inc()
+	r.g.metrics.requests.WithLabelValues(metricVerb(r.verb), metricCode(code)).Inc()
 }

@@ -140,6 +140,10 @@ func RenderRBAC(pol *policy.Policy, clusterNamespaces []string) RBAC {
 		}
 		matched := false
 		for _, c := range clusterNamespaces {
+			if policy.IsSystemNamespace(c) && !pr.SystemNamespaces {
+				// The policy refuses such a glob; this holds even if it did not.
+				continue
+			}
 			if pr.Matches(c) && !slices.Contains(pr.Namespaces, c) {
 				// add merges: another project may claim the same namespace.
 				add(c, pr)

@@ -131,3 +131,44 @@ func TestClusterRolesStayWithinThePolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderRBACNeverBindsSystemNamespacesThroughGlobs(t *testing.T) {
+	cluster := []string{"default", "kube-system", "kube-public", "kube-node-lease", "apps"}
+	// Such a glob is refused by the parser; with allow it binds, and an
+	// exact name is explicit.
+	if _, err := policy.Parse("p.yaml", []byte("version: 1\nprojects:\n  all:\n    namespaces: [\"*\"]\n    admins: {users: [eve]}\n")); err == nil {
+		t.Fatal(`"*" parsed without systemNamespaces: allow`)
+	}
+	pol, err := policy.Parse("p.yaml", []byte(`version: 1
+projects:
+  all:
+    systemNamespaces: allow
+    namespaces: ["*"]
+    admins: {users: [ops-eve]}
+  apps:
+    namespaces: ["app*", default]
+    admins: {users: [bob]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RenderRBAC(pol, cluster)
+	bound := map[string][]string{}
+	for _, rb := range r.RoleBindings {
+		bound[rb.Namespace] = append(bound[rb.Namespace], subjectList(rb.Subjects))
+	}
+	if fmt.Sprint(bound["kube-system"]) != "[User:ops-eve]" || fmt.Sprint(bound["default"]) != "[User:bob User:ops-eve]" {
+		t.Errorf("bindings: %v", bound)
+	}
+	// With allow taken away after parsing, the glob alone never binds there.
+	pol.Projects[0].SystemNamespaces = false
+	r = RenderRBAC(pol, cluster)
+	for _, rb := range r.RoleBindings {
+		if policy.IsSystemNamespace(rb.Namespace) && rb.Namespace != "default" {
+			t.Errorf("bound %s/%s: %s", rb.Namespace, rb.Name, subjectList(rb.Subjects))
+		}
+		if rb.Namespace == "default" && subjectList(rb.Subjects) != "User:bob" {
+			t.Errorf("default bound to %s", subjectList(rb.Subjects))
+		}
+	}
+}

@@ -32,7 +32,18 @@ type ServeOptions struct {
 	ShutdownGrace time.Duration
 	// Listening, if set, is told the address once the listener is open.
 	Listening func(net.Addr)
+	// ReadHeaderTimeout bounds the TLS handshake and a request's headers
+	// (slowloris); IdleTimeout closes kept-alive connections left idle.
+	// Zero means the defaults.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 }
+
+// The gateway's limits on slow and idle clients, unless configured.
+const (
+	DefaultReadHeaderTimeout  = 15 * time.Second
+	DefaultIdleTimeout        = 2 * time.Minute
+	DefaultRequestBodyTimeout = 30 * time.Second
+)
 
 // Serve serves until ctx is cancelled (SIGTERM), then shuts down
 // gracefully: /readyz fails at once; after ShutdownDelay the listener
@@ -47,6 +58,12 @@ func (g *Gateway) Serve(ctx context.Context, so ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", so.Listen, err)
 	}
+	if so.ReadHeaderTimeout <= 0 {
+		so.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if so.IdleTimeout <= 0 {
+		so.IdleTimeout = DefaultIdleTimeout
+	}
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	srv := &http.Server{
@@ -55,10 +72,15 @@ func (g *Gateway) Serve(ctx context.Context, so ServeOptions) error {
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: certs.get,
 		},
-		ReadHeaderTimeout: 15 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          log.New(slogWriter{g.o.Log}, "", 0),
+		// No ReadTimeout or WriteTimeout: exec sessions, watches and
+		// followed logs last as long as they need. Request bodies get a
+		// deadline of their own (Options.RequestBodyTimeout).
+		ReadHeaderTimeout: so.ReadHeaderTimeout,
+		IdleTimeout:       so.IdleTimeout,
+		// Headers are bounded as kube-apiserver bounds them (1 MiB).
+		MaxHeaderBytes: 1 << 20,
+		BaseContext:    func(net.Listener) context.Context { return base },
+		ErrorLog:       log.New(slogWriter{g.o.Log}, "", 0),
 	}
 	if so.PolicyRefresh > 0 {
 		go g.RefreshPolicy(ctx, so.PolicyRefresh)

@@ -77,3 +77,17 @@ func BenchmarkLoad10kProjects(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOverlapsHostile300 is `kgate policy check` on 300 projects that
+// share a backtracking-prone glob (14–21 s before the product automaton
+// and the cache of pattern pairs).
+func BenchmarkOverlapsHostile300(b *testing.B) {
+	p, err := Parse("policy.yaml", []byte(hostilePolicy(300)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Overlaps()
+	}
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -35,10 +36,74 @@ type token struct {
 
 // glob is a compiled namespace pattern: an exact name or a shell-style glob
 // with '*', '?' and '[...]' (ranges, and negation with '!' or '^').
+//
+// Matching is linear in the length of the namespace: the pattern after its
+// literal prefix is a small NFA (at most maxTokens positions, so a bitset of
+// two words) whose state set advances once per character. No input makes it
+// backtrack.
 type glob struct {
 	text   string
 	prefix string // the literal characters before the first wildcard
 	rest   []token
+	// suffixStar: rest is a single '*', so a match is a prefix test.
+	suffixStar bool
+	// step[c] holds the positions whose non-star token takes character c;
+	// stars is the positions of '*' tokens (which take any character and
+	// stay). Built only when rest has more than a lone '*'.
+	step  *[len(alphabet)]bits
+	stars bits
+}
+
+// maxTokens bounds a compiled pattern. A namespace has at most 63
+// characters, so a pattern needing more matches nothing; with runs of '*'
+// folded, 63 characters and 64 stars is the most that can mean anything.
+const maxTokens = 127
+
+// maxPatternLen bounds a pattern's text (classes such as "[a-z0-9]" are long).
+const maxPatternLen = 1024
+
+// bits is a set of NFA positions 0..127.
+type bits [2]uint64
+
+func (b *bits) set(i int)      { b[i>>6] |= 1 << (i & 63) }
+func (b bits) has(i int) bool  { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b bits) and(o bits) bits { return bits{b[0] & o[0], b[1] & o[1]} }
+func (b bits) or(o bits) bits  { return bits{b[0] | o[0], b[1] | o[1]} }
+func (b bits) shift() bits     { return bits{b[0] << 1, b[1]<<1 | b[0]>>63} }
+func (b bits) empty() bool     { return b[0]|b[1] == 0 }
+func (b bits) closure(stars bits) bits {
+	// A star may match nothing: from a star's position, the next one is
+	// reached too. Stars are never adjacent (runs are folded), so one step
+	// is the whole closure.
+	return b.or(b.and(stars).shift())
+}
+
+// SystemNamespaces are the namespaces Kubernetes itself uses. A project's
+// glob never reaches them unless the project says so (systemNamespaces:
+// allow); naming one exactly is explicit enough.
+var SystemNamespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+// IsSystemNamespace reports whether ns is one of SystemNamespaces.
+func IsSystemNamespace(ns string) bool {
+	switch ns {
+	case "default", "kube-node-lease", "kube-public", "kube-system":
+		return true
+	}
+	return false
+}
+
+// systemMatch returns the first system namespace a glob matches, or "".
+// Exact names are not globs and return "".
+func (g *glob) systemMatch() string {
+	if len(g.rest) == 0 {
+		return ""
+	}
+	for _, ns := range SystemNamespaces {
+		if g.match(ns) {
+			return ns
+		}
+	}
+	return ""
 }
 
 // IsGlob reports whether a namespace pattern contains wildcards.
@@ -83,6 +148,9 @@ func compileGlob(pattern string) (glob, error) {
 	if pattern == "" {
 		return glob{}, errors.New("empty namespace")
 	}
+	if len(pattern) > maxPatternLen {
+		return glob{}, fmt.Errorf("longer than %d characters", maxPatternLen)
+	}
 	n := strings.IndexAny(pattern, "*?[")
 	if n < 0 {
 		n = len(pattern)
@@ -119,8 +187,68 @@ func compileGlob(pattern string) (glob, error) {
 			toks = append(toks, token{set: s})
 		}
 	}
-	g.rest = toks
+	g.rest = canonical(toks)
+	fixed := len(g.prefix)
+	for _, t := range g.rest {
+		if !t.star {
+			fixed++
+		}
+	}
+	if fixed > 63 {
+		return glob{}, errors.New("it needs more than 63 characters, and a namespace has at most 63: it matches nothing")
+	}
+	g.build()
 	return g, nil
+}
+
+// canonical folds runs of '*' and '?' into the '?'s followed by one '*'
+// ("*?*?" and "??*" match the same names), so a pattern has no adjacent
+// stars and no more than maxTokens tokens once it passed the length check.
+func canonical(toks []token) []token {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		if !t.star && t.set != anyChar {
+			out = append(out, t)
+			i++
+			continue
+		}
+		star := false
+		for ; i < len(toks) && (toks[i].star || toks[i].set == anyChar); i++ {
+			if toks[i].star {
+				star = true
+			} else {
+				out = append(out, token{set: anyChar})
+			}
+		}
+		if star {
+			out = append(out, token{set: anyChar, star: true})
+		}
+	}
+	return out
+}
+
+// build prepares the NFA of rest.
+func (g *glob) build() {
+	if len(g.rest) == 1 && g.rest[0].star {
+		g.suffixStar = true
+		return
+	}
+	if len(g.rest) == 0 {
+		return
+	}
+	g.step = new([len(alphabet)]bits)
+	for i, t := range g.rest {
+		if t.star {
+			g.stars.set(i)
+			continue
+		}
+		for c := 0; c < len(alphabet); c++ {
+			if t.set&(1<<c) != 0 {
+				g.step[c].set(i)
+			}
+		}
+	}
 }
 
 // parseClass parses the inside of "[...]" (s starts after '[') and returns
@@ -193,37 +321,49 @@ func charOf(set uint64) byte {
 }
 
 // matchRest reports whether the pattern matches s, the namespace with the
-// pattern's prefix already removed.
+// pattern's prefix already removed: one pass over s, advancing the set of
+// NFA positions reached.
 func (g *glob) matchRest(s string) bool {
-	toks := g.rest
-	// The classic linear glob match: on a mismatch, let the last star
-	// swallow one more character and try again.
-	ti, si := 0, 0
-	starT, starS := -1, 0
-	for si < len(s) {
-		if ti < len(toks) {
-			t := toks[ti]
-			if t.star {
-				starT, starS = ti, si
-				ti++
-				continue
-			}
-			if t.set&symbol(s[si]) != 0 {
-				ti++
-				si++
-				continue
+	if g.suffixStar {
+		for i := 0; i < len(s); i++ {
+			if symbol(s[i]) == 0 {
+				return false
 			}
 		}
-		if starT < 0 || symbol(s[starS]) == 0 {
+		return true
+	}
+	if g.step == nil {
+		return s == ""
+	}
+	var cur bits
+	cur.set(0)
+	cur = cur.closure(g.stars)
+	for i := 0; i < len(s); i++ {
+		c := index(s[i])
+		if c < 0 {
 			return false
 		}
-		starS++
-		ti, si = starT+1, starS
+		// A star takes the character and stays; any other token takes it
+		// if its set holds it, and moves on.
+		cur = cur.and(g.stars).or(cur.and(g.step[c]).shift()).closure(g.stars)
+		if cur.empty() {
+			return false
+		}
 	}
-	for ti < len(toks) && toks[ti].star {
-		ti++
+	return cur.has(len(g.rest))
+}
+
+// index is c's place in the alphabet, or -1.
+func index(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return int(c - 'a')
+	case c >= '0' && c <= '9':
+		return 26 + int(c-'0')
+	case c == '-':
+		return 36
 	}
-	return ti == len(toks)
+	return -1
 }
 
 func (g *glob) match(ns string) bool {
@@ -239,57 +379,59 @@ func (g *glob) tokens() []token {
 }
 
 // intersect returns a namespace both patterns match, if there is one. It
-// walks the product of the two patterns' automata.
+// walks the product of the two patterns' automata breadth first, so the
+// example is a shortest one; the product has at most (len+1)² states, each
+// visited once.
 func intersect(a, b *glob) (string, bool) {
 	p, q := a.tokens(), b.tokens()
-	type state struct{ i, j int }
-	type step struct {
-		prev state
-		c    byte // 0 for an epsilon move
-	}
-	seen := map[state]step{{0, 0}: {prev: state{-1, -1}}}
-	queue := []state{{0, 0}}
-	end := state{len(p), len(q)}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
+	w := len(q) + 1
+	n := (len(p) + 1) * w
+	// prev[s] is the state s was first reached from, plus one (0: not yet);
+	// via[s] is the character of that move, 0 for an epsilon move.
+	prev := make([]int32, n)
+	via := make([]byte, n)
+	queue := make([]int32, 0, 64)
+	prev[0] = -1
+	queue = append(queue, 0)
+	end := int32(n - 1)
+	for k := 0; k < len(queue); k++ {
+		s := queue[k]
 		if s == end {
 			var out []byte
-			for s != (state{0, 0}) {
-				st := seen[s]
-				if st.c != 0 {
-					out = append(out, st.c)
+			for s != 0 {
+				if via[s] != 0 {
+					out = append(out, via[s])
 				}
-				s = st.prev
+				s = prev[s] - 1
 			}
-			for l, r := 0, len(out)-1; l < r; l, r = l+1, r-1 {
-				out[l], out[r] = out[r], out[l]
-			}
+			slices.Reverse(out)
 			return string(out), true
 		}
-		push := func(n state, c byte) {
-			if _, ok := seen[n]; !ok {
-				seen[n] = step{prev: s, c: c}
-				queue = append(queue, n)
+		i, j := int(s)/w, int(s)%w
+		push := func(ni, nj int, c byte) {
+			t := int32(ni*w + nj)
+			if prev[t] == 0 {
+				prev[t], via[t] = s+1, c
+				queue = append(queue, t)
 			}
 		}
-		if s.i < len(p) && p[s.i].star {
-			push(state{s.i + 1, s.j}, 0)
+		if i < len(p) && p[i].star {
+			push(i+1, j, 0)
 		}
-		if s.j < len(q) && q[s.j].star {
-			push(state{s.i, s.j + 1}, 0)
+		if j < len(q) && q[j].star {
+			push(i, j+1, 0)
 		}
-		if s.i < len(p) && s.j < len(q) {
-			if common := p[s.i].set & q[s.j].set; common != 0 {
-				n := s
-				if !p[s.i].star {
-					n.i++
+		if i < len(p) && j < len(q) {
+			if common := p[i].set & q[j].set; common != 0 {
+				ni, nj := i, j
+				if !p[i].star {
+					ni++
 				}
-				if !q[s.j].star {
-					n.j++
+				if !q[j].star {
+					nj++
 				}
-				if n != s {
-					push(n, charOf(common))
+				if ni != i || nj != j {
+					push(ni, nj, charOf(common))
 				}
 			}
 		}

@@ -287,6 +287,7 @@ func (ps *parser) projects(n *yaml.Node, field string) []*Project {
 		}
 		pr := &Project{Name: name, Line: k.Line}
 		haveNS := false
+		var nsLines []int
 		ps.mapping(v, f, func(key string, k, v *yaml.Node, f string) {
 			switch key {
 			case "namespaces":
@@ -295,15 +296,32 @@ func (ps *parser) projects(n *yaml.Node, field string) []*Project {
 					ps.problem(v.Line, f, "empty; a project needs at least one namespace")
 					return
 				}
-				pr.Namespaces, pr.globs = ps.namespaces(v, f)
+				pr.Namespaces, pr.globs, nsLines = ps.namespaces(v, f)
+			case "systemNamespaces":
+				switch {
+				case v.Kind == yaml.ScalarNode && v.Value == "allow":
+					pr.SystemNamespaces = true
+				case v.Kind == yaml.ScalarNode && v.Value == "deny":
+				default:
+					ps.problem(v.Line, f, "want allow or deny, got %s", describe(v))
+				}
 			case "admins":
 				pr.Admins = ps.members(v, f)
 			case "guests":
 				pr.Guests = ps.members(v, f)
 			default:
-				ps.problem(k.Line, f, "unknown field (known: namespaces, admins, guests)")
+				ps.problem(k.Line, f, "unknown field (known: namespaces, admins, guests, systemNamespaces)")
 			}
 		})
+		if !pr.SystemNamespaces {
+			for i := range pr.globs {
+				if ns := pr.globs[i].systemMatch(); ns != "" {
+					ps.problem(nsLines[i], join(f, "namespaces")+"["+strconv.Itoa(i)+"]",
+						"the pattern %q matches the system namespace %q; name system namespaces exactly, narrow the pattern, or set systemNamespaces: allow on the project",
+						pr.globs[i].text, ns)
+				}
+			}
+		}
 		if !haveNS && (isNull(v) || v.Kind == yaml.MappingNode) {
 			ps.problem(k.Line, join(f, "namespaces"), "missing; a project needs at least one namespace")
 		}
@@ -313,13 +331,14 @@ func (ps *parser) projects(n *yaml.Node, field string) []*Project {
 	return out
 }
 
-func (ps *parser) namespaces(n *yaml.Node, field string) ([]string, []glob) {
+func (ps *parser) namespaces(n *yaml.Node, field string) ([]string, []glob, []int) {
 	if n.Kind != yaml.SequenceNode {
 		ps.problem(n.Line, field, "want a list of namespaces, got %s", describe(n))
-		return nil, nil
+		return nil, nil, nil
 	}
 	names := make([]string, 0, len(n.Content))
 	globs := make([]glob, 0, len(n.Content))
+	lines := make([]int, 0, len(n.Content))
 	for i, c := range n.Content {
 		c = ps.resolve(c)
 		if c == nil {
@@ -335,7 +354,7 @@ func (ps *parser) namespaces(n *yaml.Node, field string) ([]string, []glob) {
 			ps.problem(c.Line, f, "%v", err)
 			continue
 		}
-		names, globs = append(names, c.Value), append(globs, g)
+		names, globs, lines = append(names, c.Value), append(globs, g), append(lines, c.Line)
 	}
-	return names, globs
+	return names, globs, lines
 }

@@ -21,7 +21,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad version", "version: 2\n", []string{`policy.yaml:1: version: unsupported version "2"; this kgate reads version 1`}},
 		{"unknown top-level field", "version: 1\nsuperadmins: {}\n", []string{"policy.yaml:2: superadmins: unknown field (known: version, superAdmins, projects)"}},
 		{"unknown project field", "version: 1\nprojects:\n  p:\n    namespaces: [p]\n    owners: {}\n",
-			[]string{"policy.yaml:5: projects.p.owners: unknown field (known: namespaces, admins, guests)"}},
+			[]string{"policy.yaml:5: projects.p.owners: unknown field (known: namespaces, admins, guests, systemNamespaces)"}},
 		{"unknown members field", "version: 1\nsuperAdmins:\n  user: [x]\n", []string{"policy.yaml:3: superAdmins.user: unknown field (known: users, groups)"}},
 		{"bad glob", "version: 1\nprojects:\n  payments:\n    namespaces:\n      - payments\n      - pay[ments\n",
 			[]string{`policy.yaml:6: projects.payments.namespaces[1]: invalid glob "pay[ments": unclosed '['`}},
@@ -46,7 +46,7 @@ func TestParseErrors(t *testing.T) {
 		{"several problems", "version: 3\nprojects:\n  a: {namespaces: [\"[\"]}\n  b: {namespaces: [ok], extra: 1}\n", []string{
 			`policy.yaml:1: version: unsupported version "3"; this kgate reads version 1`,
 			`policy.yaml:3: projects.a.namespaces[0]: invalid glob "[": unclosed '['`,
-			"policy.yaml:4: projects.b.extra: unknown field (known: namespaces, admins, guests)",
+			"policy.yaml:4: projects.b.extra: unknown field (known: namespaces, admins, guests, systemNamespaces)",
 		}},
 		{"alias bomb", aliasBomb(), []string{"too many nodes"}},
 	}

@@ -62,6 +62,10 @@ type Project struct {
 	Guests     Members
 	// Line is where the project is defined in the document.
 	Line int
+	// SystemNamespaces lets the project's globs match the system namespaces
+	// (kube-system, kube-public, kube-node-lease, default); without it a
+	// policy whose glob does is refused. Set by "systemNamespaces: allow".
+	SystemNamespaces bool
 
 	globs                   []glob // Namespaces, compiled
 	adminUsers, adminGroups nameSet
@@ -451,6 +455,14 @@ func (p *Policy) Overlaps() []Overlap {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].g.prefix < all[j].g.prefix })
 	var out []Overlap
+	// Many projects may share a pattern: each pair of texts is intersected
+	// once.
+	type pair struct{ a, b string }
+	type answer struct {
+		ex string
+		ok bool
+	}
+	seen := map[pair]answer{}
 	// Two patterns can match a common namespace only if one's literal
 	// prefix is a prefix of the other's: with the entries sorted by prefix,
 	// those are the entries right after each one.
@@ -462,7 +474,16 @@ func (p *Policy) Overlaps() []Overlap {
 			if a.project == b.project {
 				continue
 			}
-			if ex, ok := intersect(a.g, b.g); ok {
+			k := pair{a.g.text, b.g.text}
+			if k.b < k.a {
+				k.a, k.b = k.b, k.a
+			}
+			ans, done := seen[k]
+			if !done {
+				ans.ex, ans.ok = intersect(a.g, b.g)
+				seen[k] = ans
+			}
+			if ex, ok := ans.ex, ans.ok; ok {
 				ra := PatternRef{p.Projects[a.project].Name, a.g.text}
 				rb := PatternRef{p.Projects[b.project].Name, b.g.text}
 				if rb.Project < ra.Project {

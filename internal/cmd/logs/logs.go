@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -41,13 +42,17 @@ type Options struct {
 	Prefix         bool
 	MaxLogRequests int
 	Color          string
+	// ResumeWindow is how long a broken follow keeps trying; zero means
+	// the config's logs.resumeWindow.
+	ResumeWindow time.Duration
+	Config       func() (*config.Config, error)
 
 	sinceTime *metav1.Time
 }
 
 // NewCmdLogs returns `kgate logs`; runF replaces the run step in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config}
 	if f.Authorize != nil {
 		opts.Authorize = func(ctx context.Context, ns, name string) (context.Context, error) {
 			return f.Authorize(ctx, policy.Request{Verb: policy.VerbLogs, Resource: "pods", Subresource: "log", Namespace: ns, Name: name})
@@ -188,6 +193,11 @@ func (o *Options) podOptions(container string) *corev1.PodLogOptions {
 }
 
 func logsRun(ctx context.Context, o *Options) error {
+	if o.ResumeWindow == 0 && o.Config != nil {
+		if cfg, err := o.Config(); err == nil {
+			o.ResumeWindow = cfg.Logs.ResumeWindow
+		}
+	}
 	ns, _, err := o.Namespace()
 	if err != nil {
 		return err

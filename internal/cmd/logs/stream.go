@@ -180,14 +180,16 @@ func (s *streamer) start(ctx context.Context, pod *corev1.Pod, c string, po *cor
 	go func() {
 		defer s.wg.Done()
 		err := s.stream(sctx, pod, c, po)
-		// Decided before cancel(), which would make every failure look
-		// like a stop.
-		failed := err != nil && sctx.Err() == nil
+		// Whether this stream was stopped (its pod went away, or Ctrl-C)
+		// must be read before cancel, which stops it in any case: read
+		// after, every failure looked stopped and logs -f ended with exit 0
+		// and lines lost.
+		stopped := sctx.Err() != nil
 		s.mu.Lock()
 		delete(s.active, k)
 		s.mu.Unlock()
 		cancel()
-		if failed {
+		if err != nil && !stopped {
 			s.errMu.Lock()
 			s.errs = append(s.errs, err)
 			s.errMu.Unlock()
@@ -219,16 +221,32 @@ type resume struct {
 	seen     int
 }
 
+// DefaultResumeWindow is how long a broken follow keeps trying to resume.
+const DefaultResumeWindow = 2 * time.Minute
+
 // stream reads one container's log; when following, a broken stream is
 // resumed from the last line until the container ends or ctx is done.
+// Transient answers (the API server or the gateway restarting: refused or
+// reset connections, 5xx, 429, and 401/403 while a restarted API server's
+// authorizer catches up) are retried with backoff for ResumeWindow; then it
+// gives up with an error that names the pod. It never ends quietly while
+// lines may be missing: when the container ended while the stream was
+// broken, the rest of its log is read before returning.
 func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first *corev1.PodLogOptions) error {
 	var prefix []byte
 	if s.prefix {
 		prefix = s.out.prefix(pod.Name, c)
 	}
+	window := s.o.ResumeWindow
+	if window <= 0 {
+		window = DefaultResumeWindow
+	}
 	st := &resume{}
 	backoff := 250 * time.Millisecond
 	noted := false
+	opened := false       // a stream was open or broke: later refusals may be a restart
+	var brokeAt time.Time // when lines may have started to be missing
+	drain := false        // the container ended while broken: read the rest, not following
 	for {
 		po := first.DeepCopy()
 		if st.lastTS != nil {
@@ -244,28 +262,65 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 			}
 			st.resuming, st.seen = true, 0
 		}
+		if drain {
+			po.Follow = false
+		}
+		began, before := time.Now(), st.bytes
 		body, err := s.cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, po).Stream(ctx)
 		if err == nil {
+			opened = true
 			err = s.consume(body, st, prefix)
 			body.Close()
 			if errors.Is(err, errWrite) {
 				return err
 			}
+			if st.bytes > before || time.Since(began) > 5*time.Second {
+				// Lines flowed again: whatever broke is over.
+				brokeAt, backoff, noted = time.Time{}, 250*time.Millisecond, false
+			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !po.Follow {
+		if !first.Follow {
 			return err
 		}
-		if err != nil && isFinal(err) && !startingUp(err) {
-			return err
+		var status apierrors.APIStatus
+		if err != nil && !errors.As(err, &status) {
+			// Cut off, not refused: a server was there (or will be).
+			opened = true
 		}
-		// The stream ended: the container finished, the pod went away, or the
-		// connection broke. Only the last is resumed.
-		ended, gerr := s.ended(ctx, pod, c)
-		if gerr == nil && ended {
+		if drain && err == nil {
 			return nil
+		}
+		if err != nil && !drain && !transient(err, opened) && !startingUp(err) {
+			return err
+		}
+		if !drain {
+			// The stream ended: the container finished, the pod went away,
+			// or the connection broke. Only the last is resumed.
+			ended, gerr := s.ended(ctx, pod, c)
+			if gerr == nil && ended {
+				if err == nil && brokeAt.IsZero() {
+					return nil
+				}
+				// It ended while we were cut off: read what it wrote since.
+				drain = true
+				continue
+			}
+			if err == nil {
+				err = gerr
+			}
+		} else if err != nil && isPodGone(err, pod) {
+			fmt.Fprintf(s.o.IO.ErrOut, "kgate: pod/%s/%s was deleted while its log stream was broken; lines written after %s may be missing\n",
+				pod.Name, c, st.last.UTC().Format(time.RFC3339))
+			return errs.UnavailableErrorf("the log of pod/%s/%s is incomplete: the pod was deleted while the stream was broken", pod.Name, c)
+		}
+		if brokeAt.IsZero() {
+			brokeAt = time.Now()
+		}
+		if err != nil && !startingUp(err) && time.Since(brokeAt) > window {
+			return giveUp(pod, c, window, err)
 		}
 		if !noted && !startingUp(err) {
 			noted = true
@@ -283,10 +338,53 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 		if backoff < 4*time.Second {
 			backoff *= 2
 		}
-		if gerr == nil {
-			backoff, noted = 250*time.Millisecond, false
-		}
 	}
+}
+
+// giveUp is the error of a follow that could not resume within window: a
+// refusal that lasted is forbidden (4), anything else unavailable (6).
+func giveUp(pod *corev1.Pod, c string, window time.Duration, err error) error {
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+		return errs.ForbiddenErrorf("gave up following the log of pod/%s/%s: the API server still refuses after %s: %v", pod.Name, c, window, err)
+	}
+	return errs.UnavailableErrorf("gave up following the log of pod/%s/%s: the stream broke and could not be resumed within %s: %v", pod.Name, c, window, err)
+}
+
+// transient reports whether a failed log request is worth retrying: the API
+// server or the gateway is restarting or overloaded. A 401 or 403 is one
+// only after a stream was open (a restarted API server refuses until its
+// authorizer has caught up); on the first request it is the answer.
+func transient(err error, opened bool) bool {
+	switch {
+	case err == nil:
+		return true
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return opened
+	case apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
+		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	case apierrors.IsNotFound(err), apierrors.IsBadRequest(err):
+		// A restarting API server may not serve the route yet: a 404 that
+		// names no pod.
+		return opened && !isPodGone(err, nil)
+	}
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return se.Status().Code >= 500
+	}
+	// Not an answer from a server at all: refused, reset, cut off, timed out.
+	return true
+}
+
+// isPodGone reports a NotFound about the pod itself (pod nil: any pod), not
+// a route the API server does not serve yet.
+func isPodGone(err error, pod *corev1.Pod) bool {
+	var se apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &se) {
+		return false
+	}
+	d := se.Status().Details
+	return d != nil && d.Kind == "pods" && (pod == nil || d.Name == pod.Name)
 }
 
 // startingUp reports the API server's refusal to stream a container that
@@ -296,15 +394,11 @@ func startingUp(err error) bool {
 		(strings.Contains(err.Error(), "waiting to start") || strings.Contains(err.Error(), "ContainerCreating") || strings.Contains(err.Error(), "PodInitializing"))
 }
 
-func isFinal(err error) bool {
-	return apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
-}
-
 // ended reports whether the container will write no more: the pod is gone
 // or the container has terminated.
 func (s *streamer) ended(ctx context.Context, pod *corev1.Pod, c string) (bool, error) {
 	p, err := s.cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	if isPodGone(err, pod) {
 		return true, nil
 	}
 	if err != nil {

@@ -3,6 +3,7 @@
 package policy
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -121,9 +122,12 @@ func checkRun(opts *CheckOptions) error {
 		fmt.Fprint(opts.IO.Out, string(b))
 		return nil
 	}
-	fmt.Fprintf(opts.IO.Out, "%s: valid, %d projects\n", name, res.Projects)
+	// A policy with many shared patterns reports many overlaps: one write.
+	w := bufio.NewWriter(opts.IO.Out)
+	defer w.Flush()
+	fmt.Fprintf(w, "%s: valid, %d projects\n", name, res.Projects)
 	for _, o := range res.Overlaps {
-		fmt.Fprintf(opts.IO.Out, "overlap: namespace %q (for example) is in project %q (%s) and project %q (%s); users get the higher role\n",
+		fmt.Fprintf(w, "overlap: namespace %q (for example) is in project %q (%s) and project %q (%s); users get the higher role\n",
 			o.Example, o.A.Project, o.A.Pattern, o.B.Project, o.B.Pattern)
 	}
 	return nil

@@ -50,6 +50,9 @@ type Options struct {
 	ShutdownDelay        time.Duration
 	LoginFailureLimit    int
 	LoginFailureWindow   time.Duration
+	ReadHeaderTimeout    time.Duration
+	IdleTimeout          time.Duration
+	RequestBodyTimeout   time.Duration
 	PolicySource         string
 
 	// Listening, if set, is told the address once the gateway listens (tests).
@@ -120,8 +123,11 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 	fl.StringVar(&opts.Locks, "locks", "", "NAMESPACE/NAME of the ConfigMap that holds locks and revoked sessions (default: kgate-locks in the pod's namespace, else kgate-system)")
 	fl.DurationVar(&opts.ShutdownGrace, "shutdown-grace", 30*time.Second, "On SIGTERM, how long running exec sessions and log streams may go on")
 	fl.DurationVar(&opts.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, how long to go on serving with /readyz failing, before the listener closes")
-	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user and per client address within --login-failure-window")
+	fl.IntVar(&opts.LoginFailureLimit, "login-failure-limit", gateway.DefaultLoginFailureLimit, "Failed logins allowed per user from one client address within --login-failure-window; per user from all addresses, and per address for all users, 4 times as many")
 	fl.DurationVar(&opts.LoginFailureWindow, "login-failure-window", gateway.DefaultLoginFailureWindow, "Window of --login-failure-limit (the allowance refills over it)")
+	fl.DurationVar(&opts.ReadHeaderTimeout, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "How long a client may take to send a request's headers (and the TLS handshake)")
+	fl.DurationVar(&opts.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "How long a kept-alive connection may sit idle between requests")
+	fl.DurationVar(&opts.RequestBodyTimeout, "request-body-timeout", gateway.DefaultRequestBodyTimeout, "How long a client may take to send a request body (login: at most 10s); never applies to exec, attach, port-forward or watches")
 	fl.StringVar(&opts.PolicySource, "policy", "", "Policy source: a file, an https:// URL or configmap://NAMESPACE/NAME (default: policy.source)")
 	return cmd
 }
@@ -155,6 +161,9 @@ func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
 	dur("shutdown-grace", &o.ShutdownGrace, s.ShutdownGrace)
 	dur("shutdown-delay", &o.ShutdownDelay, s.ShutdownDelay)
 	dur("login-failure-window", &o.LoginFailureWindow, s.LoginFailureWindow)
+	dur("read-header-timeout", &o.ReadHeaderTimeout, s.ReadHeaderTimeout)
+	dur("idle-timeout", &o.IdleTimeout, s.IdleTimeout)
+	dur("request-body-timeout", &o.RequestBodyTimeout, s.RequestBodyTimeout)
 	if !fs.Changed("login-failure-limit") && s.LoginFailureLimit > 0 {
 		o.LoginFailureLimit = s.LoginFailureLimit
 	}
@@ -241,6 +250,7 @@ func serveRun(ctx context.Context, o *Options) error {
 		Upstream: upstream, Tokens: tokens, Auth: auth, Directory: auth, Locks: locks, Policy: cache.Load,
 		Audit: audit.NewWriterLogger(o.IO.Out), Log: lg,
 		LoginFailureLimit: o.LoginFailureLimit, LoginFailureWindow: o.LoginFailureWindow,
+		RequestBodyTimeout: o.RequestBodyTimeout,
 	})
 	if err != nil {
 		return err
@@ -262,6 +272,7 @@ func serveRun(ctx context.Context, o *Options) error {
 		Listen: o.Listen, CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile,
 		PolicyRefresh: max(ttl/2, 250*time.Millisecond),
 		ShutdownDelay: o.ShutdownDelay, ShutdownGrace: o.ShutdownGrace, Listening: o.Listening,
+		ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
 	})
 }
 
