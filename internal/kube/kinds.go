@@ -43,8 +43,8 @@ type Kinds struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	loaded  bool // the disk cache was read
-	fetched bool // discovery was asked in this process
+	loaded  bool  // the disk cache was read
+	fetched bool  // discovery was asked in this process
 	err     error // why discovery failed, if it did
 	cache   *discoveryCache
 	index   map[string][]int // name (plural, singular, kind, short) → resources

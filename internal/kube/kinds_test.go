@@ -72,8 +72,8 @@ func TestKindsLookup(t *testing.T) {
 	for in, want := range map[string]string{
 		"crontabs": "stable.example.com/v1/crontabs", "crontab": "stable.example.com/v1/crontabs",
 		"ct": "stable.example.com/v1/crontabs", "CronTab": "stable.example.com/v1/crontabs",
-		"crontabs.stable.example.com": "stable.example.com/v1/crontabs",
-		"CronTab.stable.example.com":  "stable.example.com/v1/crontabs",
+		"crontabs.stable.example.com":         "stable.example.com/v1/crontabs",
+		"CronTab.stable.example.com":          "stable.example.com/v1/crontabs",
 		"crontabs.v1beta1.stable.example.com": "stable.example.com/v1beta1/crontabs",
 		"clusterthing":                        "stable.example.com/v1/clusterthings",
 		"events.events.k8s.io":                "/v1/events", // the built-in alias wins
