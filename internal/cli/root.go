@@ -125,6 +125,7 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		client, err = kube.NewClient(c)
 		return client, err
 	}
+	f.Kinds = newKinds(f)
 	f.Namespace = func() (string, bool, error) {
 		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
 		if err != nil {

@@ -36,8 +36,12 @@ type Kinds struct {
 	// Discover fetches the cluster's discovery (aggregated where served);
 	// nil means the cluster is never asked (completion, tests).
 	Discover func() ([]*metav1.APIGroup, []*metav1.APIResourceList, error)
-	// File is this cluster's cache file; empty means no disk cache.
+	// File is this cluster's cache file; empty means FileFor, and when that
+	// is nil too, no disk cache.
 	File string
+	// FileFor names the cache file when it is first needed (the built-in
+	// kinds never need it, so `get pods` does not pay for it).
+	FileFor func() string
 	// TTL is how long the cache is trusted; 0 means DefaultDiscoveryTTL.
 	TTL time.Duration
 	Now func() time.Time
@@ -252,6 +256,15 @@ func (k *Kinds) Served() ([]Resource, error) {
 	return out, nil
 }
 
+// Offline returns a resolver that reads k's cache but never asks the
+// cluster (completion).
+func (k *Kinds) Offline() *Kinds {
+	if k == nil {
+		return nil
+	}
+	return &Kinds{File: k.File, FileFor: k.FileFor, TTL: 1<<63 - 1, Now: k.Now}
+}
+
 // Refresh fetches discovery now, whatever the cache's age.
 func (k *Kinds) Refresh() error {
 	k.mu.Lock()
@@ -281,6 +294,9 @@ func (k *Kinds) load() {
 		return
 	}
 	k.loaded = true
+	if k.File == "" && k.FileFor != nil {
+		k.File = k.FileFor()
+	}
 	if k.File == "" {
 		return
 	}

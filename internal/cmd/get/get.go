@@ -28,8 +28,10 @@ import (
 type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
+	Output    func() (string, error)
 	// Access is the policy check made before any request.
 	Access *cmdutil.Access
 
@@ -47,13 +49,25 @@ type Options struct {
 
 // NewCmdGet returns `kgate get`; runF replaces the run step in tests.
 func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access()}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "get (TYPE[,TYPE...] [NAME...] | TYPE/NAME...) [flags]",
 		Short: "List objects, as a table or as JSON/YAML",
 		Long: `List one or many objects. Tables are rendered by the API server, so the
-columns are the ones kubectl shows. Supported kinds: ` + kube.SupportedList() + `.`,
+columns are the ones kubectl shows, custom resources' printer columns included.
+
+TYPE is any kind the cluster serves, as kubectl reads it: plural, singular or
+short name (pods, pod, po), KIND.GROUP or KIND.VERSION.GROUP
+(certificates.cert-manager.io), or a category ("all": pods, services,
+deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs, HPAs and
+the custom resources that join it). The built-in kinds are known without
+asking the cluster; others come from its discovery, cached on disk for 6
+hours and fetched again once when a name is not in it. Common kinds: ` + kube.SupportedList() + `.
+
+Namespaced kinds need a guest role in the project (Secrets and the kinds the
+policy marks sensitive: admin); cluster-scoped kinds (nodes, persistentvolumes,
+storageclasses, customresourcedefinitions, ...) are for super admins.`,
 		Example: `  # pods in the current namespace
   kgate get pods
 
@@ -111,7 +125,7 @@ func parseFormat(out string) format {
 }
 
 func getRun(ctx context.Context, opts *Options) error {
-	targets, err := kube.ParseArgs(opts.Args)
+	targets, err := opts.Kinds.ParseArgs(opts.Args)
 	if err != nil {
 		return err
 	}
