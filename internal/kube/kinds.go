@@ -533,8 +533,9 @@ func quoteOr(s []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-// Suggest returns up to three names of known nearest to typed (edit
-// distance at most 2, 1 for names of three letters or fewer), nearest first.
+// Suggest returns up to three names of known nearest to typed: those at the
+// smallest edit distance, if it is at most 2 (1 for names of three letters
+// or fewer).
 func Suggest(typed string, known []string) []string {
 	type cand struct {
 		name string
@@ -562,7 +563,7 @@ func Suggest(typed string, known []string) []string {
 		return cs[i].name < cs[j].name
 	})
 	var out []string
-	for i := 0; i < len(cs) && i < 3; i++ {
+	for i := 0; i < len(cs) && i < 3 && cs[i].d == cs[0].d; i++ {
 		out = append(out, cs[i].name)
 	}
 	return out

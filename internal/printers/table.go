@@ -209,6 +209,15 @@ type Aligned struct {
 	widths []int
 }
 
+// Reserve makes column col at least width wide from the start (a watch's
+// EVENT column, where MODIFIED comes after ADDED).
+func (a *Aligned) Reserve(col, width int) {
+	for len(a.widths) <= col {
+		a.widths = append(a.widths, 0)
+	}
+	a.widths[col] = max(a.widths[col], width)
+}
+
 // Print writes header (unless nil) and rows.
 func (a *Aligned) Print(header Row, rows []Row) error {
 	all := rows

@@ -223,6 +223,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 	var aligned *printers.Aligned
 	if opts.Watch {
 		aligned = &printers.Aligned{W: opts.IO.Out}
+		if opts.WatchEvents {
+			aligned.Reserve(0, len("MODIFIED"))
+		}
 	}
 	var columns []metav1.TableColumnDefinition
 	for i, t := range targets {
@@ -253,6 +256,10 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 					table = tb
 				} else {
 					table.Rows = append(table.Rows, tb.Rows...)
+				}
+				if len(tb.Rows) == 1 {
+					// A watch of one named object starts after the version shown.
+					lastRV = kube.MetaOf(tb.Rows[0]).ResourceVersion
 				}
 			}
 		}
