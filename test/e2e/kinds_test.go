@@ -205,6 +205,14 @@ func TestKindsMatchKubectl(t *testing.T) {
 	sameTable(t, u, false, "get", "wdg", "-n", kindsNS, "-o", "custom-columns-file="+file)
 	sameTable(t, u, true, "get", "wdg", "-n", kindsNS, "--sort-by=.spec.size", "-o", "custom-columns=N:.metadata.name")
 
+	for _, args := range [][]string{{"get", "all", "-n", kindsNS, "-o", "name"}, {"get", "wdg", "-n", kindsNS, "-o", "name", "--sort-by=.spec.size"}} {
+		if got, want := u.MustRun(args...).Stdout, MustKubectl(t, args...).Stdout; got != want {
+			t.Errorf("%v:\n%s\n--- kubectl:\n%s", args, got, want)
+		}
+	}
+	// A guest sees the same for the namespaced kinds of "all".
+	sameTable(t, policyUser(t, "bob"), false, "get", "all", "-n", kindsNS)
+
 	// --ignore-not-found: nothing printed, exit 0.
 	r := u.MustRun("get", "wdg", "no-such", "-n", kindsNS, "--ignore-not-found")
 	if r.Stdout != "" || r.Stderr != "" {
