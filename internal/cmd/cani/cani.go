@@ -22,7 +22,7 @@ const exitNo = 4
 var verbs = []string{
 	policy.VerbGet, policy.VerbList, policy.VerbWatch, policy.VerbDescribe, policy.VerbLogs, policy.VerbExec,
 	"attach", "port-forward", "cp", "debug", policy.VerbScale, policy.VerbDelete, "label", "annotate",
-	"create", "update", "patch", "deletecollection",
+	"restart", "undo", "pause", "resume", "create", "update", "patch", "deletecollection",
 }
 
 // Options are what `kgate can-i` needs.
