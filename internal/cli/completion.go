@@ -67,6 +67,9 @@ type completer struct {
 	// the config file; "" when none is.
 	Project string
 	Cluster completionCluster
+	// Kinds knows the kinds without asking the cluster: the built-in ones
+	// and the discovery cache's (nil: the built-in ones).
+	Kinds *kube.Kinds
 	// Contexts lists the kubeconfig's contexts (honouring --kubeconfig).
 	Contexts func() ([]candidate, error)
 }
@@ -75,8 +78,8 @@ type completer struct {
 type argSpec struct {
 	// verb is what the policy is asked; sub the subresource (exec, logs).
 	verb, sub string
-	// kinds are the kinds the command takes; nil means every kind.
-	kinds []string
+	// kinds says which kinds the command takes; nil means every kind.
+	kinds func(kube.Resource) bool
 	// podFirst: the first argument is a pod, or TYPE/NAME (exec, logs).
 	podFirst bool
 	// single: only one object may be named (exec, logs).
@@ -87,30 +90,36 @@ type argSpec struct {
 var argSpecs = map[string]argSpec{
 	"get":      {verb: policy.VerbList},
 	"describe": {verb: policy.VerbDescribe},
-	"delete": {verb: policy.VerbDelete, kinds: []string{"pods", "deployments", "statefulsets", "replicasets",
-		"daemonsets", "jobs", "cronjobs", "services", "configmaps", "secrets"}},
-	"scale": {verb: policy.VerbScale, kinds: []string{"deployments", "statefulsets", "replicasets"}},
+	"delete":   {verb: policy.VerbDelete, kinds: func(r kube.Resource) bool { return r.Deletable }},
+	"scale":    {verb: policy.VerbScale, kinds: func(r kube.Resource) bool { return r.Scalable }},
 	"logs": {verb: policy.VerbLogs, sub: "log", podFirst: true, single: true,
-		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
+		kinds: func(r kube.Resource) bool { return r.HasPods }},
 	"exec": {verb: policy.VerbExec, sub: "exec", podFirst: true, single: true,
-		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
-	"attach": {verb: policy.VerbExec, sub: "attach", podFirst: true, single: true,
-		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
-	"port-forward": {verb: policy.VerbExec, sub: "portforward", podFirst: true, single: true,
-		kinds: []string{"pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "services"}},
-	"debug":           {verb: "debug", sub: "ephemeralcontainers", podFirst: true, single: true, kinds: []string{"pods"}},
-	"top pods":        {verb: policy.VerbList, podFirst: true, single: true, kinds: []string{"pods"}},
+		kinds: hasPods},
+	"attach":          {verb: policy.VerbExec, sub: "attach", podFirst: true, single: true, kinds: hasPods},
+	"port-forward":    {verb: policy.VerbExec, sub: "portforward", podFirst: true, single: true, kinds: hasPods},
+	"debug":           {verb: "debug", sub: "ephemeralcontainers", podFirst: true, single: true, kinds: only("pods")},
+	"top pods":        {verb: policy.VerbList, podFirst: true, single: true, kinds: only("pods")},
 	"label":           {verb: "label"},
 	"annotate":        {verb: "annotate"},
 	"rollout status":  {verb: policy.VerbGet, kinds: rolloutKinds},
 	"rollout history": {verb: policy.VerbGet, kinds: rolloutKinds},
 	"rollout restart": {verb: "restart", kinds: rolloutKinds},
 	"rollout undo":    {verb: "undo", kinds: rolloutKinds},
-	"rollout pause":   {verb: "pause", kinds: []string{"deployments"}},
-	"rollout resume":  {verb: "resume", kinds: []string{"deployments"}},
+	"rollout pause":   {verb: "pause", kinds: only("deployments")},
+	"rollout resume":  {verb: "resume", kinds: only("deployments")},
 }
 
-var rolloutKinds = []string{"deployments", "statefulsets", "daemonsets"}
+var rolloutKinds = only("deployments", "statefulsets", "daemonsets")
+
+func hasPods(r kube.Resource) bool { return r.HasPods }
+
+// only accepts the built-in kinds of these plural names.
+func only(plurals ...string) func(kube.Resource) bool {
+	return func(r kube.Resource) bool {
+		return (r.GVR.Group == "" || r.GVR.Group == "apps") && slices.Contains(plurals, r.GVR.Resource)
+	}
+}
 
 // specKey names a command in argSpecs: "exec", or "rollout status" for a
 // subcommand.
@@ -216,7 +225,9 @@ func registerCompletionsWith(root *cobra.Command, newC func(cmd *cobra.Command) 
 		case cmd.Name() == "use" && cmd.Parent() != nil && cmd.Parent().Name() == "project":
 			cmd.ValidArgsFunction = projects
 		case cmd.Name() == "can-i" && cmd.Parent() == root:
-			cmd.ValidArgsFunction = canI
+			cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				return canI(newC(cmd), args, toComplete)
+			}
 		case cmd.ValidArgsFunction == nil && len(cmd.ValidArgs) == 0 && !acceptsFiles(cmd):
 			cmd.ValidArgsFunction = cobra.NoFileCompletions
 		}
@@ -250,7 +261,7 @@ func fixed(values ...string) cobra.CompletionFunc {
 }
 
 // canI completes `kgate can-i VERB RESOURCE`: verbs, then kinds.
-func canI(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func canI(c *completer, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	var out []candidate
 	switch len(args) {
 	case 0:
@@ -260,7 +271,7 @@ func canI(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completio
 		}
 		out = filterPrefix(out, toComplete)
 	case 1:
-		out = kinds(nil, "", toComplete, "")
+		out = c.kinds(nil, "", toComplete, "")
 	}
 	return render(out), cobra.ShellCompDirectiveNoFileComp
 }
@@ -298,23 +309,33 @@ func filterPrefix(cands []candidate, prefix string) []candidate {
 	return out
 }
 
-// kinds offers the kinds of allowed (every kind when nil) that start with
-// toComplete, each prefixed with before and followed by after ("/").
-func kinds(allowed []string, before, toComplete, after string) []candidate {
+// kinds offers the kinds allowed (every kind when nil) whose plural name
+// starts with toComplete, each prefixed with before and followed by after
+// ("/"): the built-in kinds and those of the discovery cache, with no
+// request. A plural served by several groups is offered as NAME.GROUP for
+// the others.
+func (c *completer) kinds(allowed func(kube.Resource) bool, before, toComplete, after string) []candidate {
 	var out []candidate
-	for _, r := range kube.Resources {
-		if allowed != nil && !slices.Contains(allowed, r.GVR.Resource) {
+	seen := map[string]bool{}
+	for _, r := range c.Kinds.Known() {
+		if allowed != nil && !allowed(r) {
 			continue
 		}
-		if !strings.HasPrefix(r.GVR.Resource, toComplete) {
+		name := r.GVR.Resource
+		if seen[name] {
+			name += "." + r.GVR.Group
+		}
+		seen[r.GVR.Resource] = true
+		if !strings.HasPrefix(name, toComplete) {
 			continue
 		}
 		desc := r.Kind
 		if len(r.ShortNames) > 0 {
 			desc += " (" + strings.Join(r.ShortNames, ", ") + ")"
 		}
-		out = append(out, candidate{Name: before + r.GVR.Resource + after, Desc: desc})
+		out = append(out, candidate{Name: before + name + after, Desc: desc})
 	}
+	slices.SortFunc(out, func(a, b candidate) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -351,18 +372,18 @@ func (c *completer) args(ctx context.Context, spec argSpec, cmd *cobra.Command, 
 		}
 		if len(args) > 0 {
 			// More TYPE/NAME pairs: the kind first, then its names.
-			return kinds(spec.kinds, "", toComplete, "/"), noFiles | cobra.ShellCompDirectiveNoSpace
+			return c.kinds(spec.kinds, "", toComplete, "/"), noFiles | cobra.ShellCompDirectiveNoSpace
 		}
 		before, last := "", toComplete
 		if i := strings.LastIndex(toComplete, ","); i >= 0 {
 			before, last = toComplete[:i+1], toComplete[i+1:]
 		}
-		return kinds(spec.kinds, before, last, ""), noFiles
+		return c.kinds(spec.kinds, before, last, ""), noFiles
 	}
 	if strings.Contains(args[0], ",") {
 		return nil, noFiles
 	}
-	r, err := kube.Lookup(args[0])
+	r, err := c.Kinds.Lookup(args[0])
 	if err != nil {
 		return nil, noFiles
 	}
@@ -371,14 +392,14 @@ func (c *completer) args(ctx context.Context, spec argSpec, cmd *cobra.Command, 
 
 // typeName completes "KIND/prefix" with the names of KIND, as typed.
 func (c *completer) typeName(ctx context.Context, spec argSpec, kind, prefix string, typed []string) []candidate {
-	r, err := kube.Lookup(kind)
-	if err != nil || (spec.kinds != nil && !slices.Contains(spec.kinds, r.GVR.Resource)) {
+	r, err := c.Kinds.Lookup(kind)
+	if err != nil || (spec.kinds != nil && !spec.kinds(r)) {
 		return nil
 	}
 	var skip []string
 	for _, a := range typed {
 		if k, n, ok := strings.Cut(a, "/"); ok {
-			if kr, err := kube.Lookup(k); err == nil && kr.GVR == r.GVR {
+			if kr, err := c.Kinds.Lookup(k); err == nil && kr.GVR == r.GVR {
 				skip = append(skip, n)
 			}
 		}
@@ -408,7 +429,7 @@ func (spec argSpec) request(r kube.Resource, ns string) policy.Request {
 		// exec and logs act on pods, whatever TYPE/NAME resolves through.
 		return policy.Request{Verb: spec.verb, Resource: "pods", Subresource: spec.sub, Namespace: ns}
 	}
-	return policy.Request{Verb: spec.verb, Resource: r.GVR.Resource, Namespace: ns}
+	return policy.Request{Verb: spec.verb, Resource: r.GVR.Resource, Group: r.GVR.Group, Namespace: ns}
 }
 
 // names offers the names of r in the current namespace that start with
@@ -486,7 +507,7 @@ func (c *completer) namespaces(ctx context.Context, spec argSpec, args []string,
 	if !spec.podFirst && len(args) > 0 {
 		kind, _, _ := strings.Cut(args[0], "/")
 		kind, _, _ = strings.Cut(kind, ",")
-		if k, err := kube.Lookup(kind); err == nil && k.Namespaced {
+		if k, err := c.Kinds.Lookup(kind); err == nil && k.Namespaced {
 			r = k
 		}
 	}
@@ -591,6 +612,7 @@ func newCompleter(cmd *cobra.Command, f *cmdutil.Factory, pre func(*cobra.Comman
 	}
 	c.Project = cfg.Project
 	c.Identity = f.Identity
+	c.Kinds = f.Kinds.Offline()
 	// The policy cache may fetch a policy past its TTL; completion waits
 	// for it no longer than its deadline.
 	c.Policy = func(ctx context.Context) (*policy.Policy, error) {

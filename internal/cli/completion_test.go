@@ -288,7 +288,7 @@ func TestCompleteTypeName(t *testing.T) {
 		{"alice", []string{"-n", "payments", "scale", "svc/"}, []string{}, true},
 		{"alice", []string{"-n", "payments", "exec", "nosuchkind/"}, []string{}, true},
 		// After a TYPE/NAME, the next argument starts with a kind and a slash.
-		{"bob", []string{"-n", "payments", "get", "deploy/web", "se"}, []string{"secrets/", "services/"}, false},
+		{"bob", []string{"-n", "payments", "get", "deploy/web", "se"}, []string{"secrets/", "serviceaccounts/", "services/"}, false},
 		// Namespaces are cluster-scoped: the user's own.
 		{"bob", []string{"get", "ns/"}, []string{"ns/payments", "ns/payments-staging"}, true},
 	}
@@ -310,13 +310,16 @@ func TestCompleteKinds(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"get", "po"}, []string{"pods"}},
+		{[]string{"get", "po"}, []string{"poddisruptionbudgets", "pods", "podtemplates"}},
+		{[]string{"get", "ing"}, []string{"ingressclasses", "ingresses"}},
 		{[]string{"get", "d"}, []string{"daemonsets", "deployments"}},
-		{[]string{"get", "pods,se"}, []string{"pods,secrets", "pods,services"}},
+		{[]string{"get", "pods,se"}, []string{"pods,secrets", "pods,serviceaccounts", "pods,services"}},
 		{[]string{"scale", ""}, []string{"deployments", "replicasets", "statefulsets"}},
-		{[]string{"delete", "n"}, []string{}},
+		// Never namespaces, nodes or other cluster-scoped kinds.
+		{[]string{"delete", "n"}, []string{"networkpolicies"}},
+		{[]string{"delete", "p"}, []string{"persistentvolumeclaims", "poddisruptionbudgets", "pods", "podtemplates"}},
 		{[]string{"can-i", "ex"}, []string{"exec"}},
-		{[]string{"can-i", "exec", "po"}, []string{"pods"}},
+		{[]string{"can-i", "exec", "po"}, []string{"poddisruptionbudgets", "pods", "podtemplates"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 	}
 	for _, tc := range cases {

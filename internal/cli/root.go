@@ -127,6 +127,7 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		client, err = kube.NewClient(c)
 		return client, err
 	}
+	f.Kinds = newKinds(f)
 	f.Namespace = func() (string, bool, error) {
 		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
@@ -147,6 +148,15 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 	wireRefresh(f)
 	wirePolicy(f, kf)
 	return f
+}
+
+// noOutputFormats are the commands that print text only: -o on them is a
+// usage error, not silently ignored. (-o stays a global flag so that the
+// config file and KGATE_OUTPUT can set it for the commands that have formats.)
+var noOutputFormats = map[string]bool{
+	"kgate describe": true, "kgate logs": true, "kgate exec": true, "kgate login": true, "kgate logout": true,
+	"kgate can-i": true, "kgate project": true, "kgate project use": true, "kgate completion": true,
+	"kgate serve": true, "kgate policy": true,
 }
 
 // NewRootCmd returns the kgate command with every subcommand.
@@ -174,6 +184,10 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 				return err
 			}
 			f.Config = func() (*config.Config, error) { return cfg, nil }
+			if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Changed && noOutputFormats[cmd.CommandPath()] {
+				return errs.WithHint(errs.UsageErrorf("%s has no output formats; -o/--output does not apply", cmd.CommandPath()),
+					"See '"+cmd.CommandPath()+" --help' for usage.")
+			}
 			applyConfig(cmd, f.KubeFlags, cfg)
 			setVerbosity(cfg.Verbosity)
 			return nil

@@ -92,22 +92,24 @@ type Scope struct {
 	Keep func(name string) bool
 }
 
-// List asks whether the user may list resource (plural, "pods") in
-// namespace ns, or in every namespace they may see when all is set, and
-// returns the context for the requests and where to look.
+// List asks whether the user may make req, a list (or watch) of a kind in
+// req.Namespace, or in every namespace they may see when all is set, and
+// returns the context for the requests and where to look. A request marked
+// ClusterScoped has no namespace.
 //
 // In all namespaces, a super admin lists cluster-wide; anyone else lists
 // namespace by namespace, only in the namespaces of their projects where
 // the policy allows it (the others are logged as denied and skipped). Listing
 // namespaces themselves is allowed to everyone and filtered with Keep.
-func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced, all bool) (context.Context, Scope, error) {
-	if !namespaced {
-		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource})
+func (a *Access) List(ctx context.Context, req policy.Request, all bool) (context.Context, Scope, error) {
+	if req.ClusterScoped {
+		req.Namespace = ""
+		ctx, err := a.Authorize(ctx, req)
 		if err != nil {
 			return ctx, Scope{}, err
 		}
 		sc := Scope{Namespaces: []string{""}}
-		if resource == "namespaces" {
+		if req.Resource == "namespaces" && req.Group == "" {
 			keep, err := a.visible()
 			if err != nil {
 				return ctx, Scope{}, err
@@ -116,8 +118,9 @@ func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced
 		}
 		return ctx, sc, nil
 	}
+	ns := req.Namespace
 	if !all {
-		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource, Namespace: ns})
+		ctx, err := a.Authorize(ctx, req)
 		return ctx, Scope{Namespaces: []string{ns}}, err
 	}
 	id, err := a.Identity()
@@ -129,7 +132,8 @@ func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced
 		return ctx, Scope{}, err
 	}
 	if pol.IsSuperAdmin(id) {
-		ctx, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource})
+		req.Namespace = ""
+		ctx, err := a.Authorize(ctx, req)
 		return ctx, Scope{Namespaces: []string{""}}, err
 	}
 	ctx, candidates, err := a.myNamespaces(ctx, pol, id)
@@ -139,7 +143,8 @@ func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced
 	var sc Scope
 	var denied error
 	for _, n := range candidates {
-		c, err := a.Authorize(ctx, policy.Request{Verb: verb, Resource: resource, Namespace: n})
+		req.Namespace = n
+		c, err := a.Authorize(ctx, req)
 		if err != nil {
 			if denied == nil {
 				denied = err
@@ -163,9 +168,8 @@ func (a *Access) List(ctx context.Context, verb, resource, ns string, namespaced
 func (a *Access) Targets(ctx context.Context, nameVerb, listVerb string, targets []kube.Target, ns string, all bool) (context.Context, []Scope, error) {
 	scopes := make([]Scope, len(targets))
 	for i, t := range targets {
-		res := t.Resource.GVR.Resource
 		if len(t.Names) == 0 {
-			c, sc, err := a.List(ctx, listVerb, res, ns, t.Resource.Namespaced, all)
+			c, sc, err := a.List(ctx, RequestFor(listVerb, t.Resource, ns, ""), all)
 			if err != nil {
 				return ctx, nil, err
 			}
@@ -173,11 +177,7 @@ func (a *Access) Targets(ctx context.Context, nameVerb, listVerb string, targets
 			continue
 		}
 		for _, name := range t.Names {
-			req := policy.Request{Verb: nameVerb, Resource: res, Name: name}
-			if t.Resource.Namespaced {
-				req.Namespace = ns
-			}
-			c, err := a.Authorize(ctx, req)
+			c, err := a.Authorize(ctx, RequestFor(nameVerb, t.Resource, ns, name))
 			if err != nil {
 				return ctx, nil, err
 			}

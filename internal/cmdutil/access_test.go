@@ -149,7 +149,7 @@ func TestListScopes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acc, log, calls := fixture(t, tt.id)
-			ctx, sc, err := acc.List(context.Background(), tt.verb, tt.res, tt.ns, tt.namespaced, tt.all)
+			ctx, sc, err := acc.List(context.Background(), policy.Request{Verb: tt.verb, Resource: tt.res, Namespace: tt.ns, ClusterScoped: !tt.namespaced}, tt.all)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("got %v, want %q", err, tt.err)

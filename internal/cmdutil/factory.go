@@ -26,6 +26,10 @@ type Factory struct {
 	Config     func() (*config.Config, error)
 	RESTConfig func() (*rest.Config, error)
 	KubeClient func() (*kube.Client, error)
+	// Kinds resolves the kinds users type against every kind the cluster
+	// serves (built-in kinds without a request; others through discovery,
+	// cached on disk per cluster).
+	Kinds *kube.Kinds
 	// Namespace is -n, else the first exact namespace of -p/--project, else
 	// that of the project chosen with `kgate project use`, else the
 	// kubeconfig's namespace for the context, else "default". explicit

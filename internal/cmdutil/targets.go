@@ -17,10 +17,11 @@ type Object struct {
 // ChangeTargets turns the arguments of a command that changes objects
 // (scale, delete), and its selector, into objects, asking the policy first:
 // per object for names, per namespace before a selector is listed, then per
-// object. allowed refuses kinds the command does not handle. It makes no change.
-func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
+// object. Kinds are resolved with kinds (nil: the built-in kinds only).
+// allowed refuses kinds the command does not handle. It makes no change.
+func ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
 	authorize AuthorizeFunc, allowed func(kube.Resource) error) (context.Context, []Object, error) {
-	targets, err := kube.ParseArgs(args)
+	targets, err := kinds.ParseArgs(args)
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -42,7 +43,7 @@ func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns
 	// Every named object is checked before anything is sent.
 	for _, t := range out {
 		if authorize != nil {
-			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: t.Name}); err != nil {
+			if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, t.Name)); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -58,7 +59,7 @@ func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns
 		if authorize != nil {
 			// The role is per namespace: asking for the namespace first keeps a
 			// refused user's selector from ever reaching the API server.
-			if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns}); err != nil {
+			if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, "")); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -69,7 +70,7 @@ func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns
 		}
 		for _, m := range l {
 			if authorize != nil {
-				if ctx, err = authorize(ctx, policy.Request{Verb: verb, Resource: t.Resource.GVR.Resource, Namespace: ns, Name: m.Name}); err != nil {
+				if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, m.Name)); err != nil {
 					return ctx, nil, err
 				}
 			}
@@ -77,4 +78,14 @@ func ChangeTargets(ctx context.Context, verb string, args []string, selector, ns
 		}
 	}
 	return ctx, out, nil
+}
+
+// RequestFor is the policy request of verb on r: resource, group and scope
+// from the kind; ns is dropped for a cluster-scoped kind.
+func RequestFor(verb string, r kube.Resource, ns, name string) policy.Request {
+	req := policy.Request{Verb: verb, Resource: r.GVR.Resource, Group: r.GVR.Group, Name: name, ClusterScoped: !r.Namespaced}
+	if r.Namespaced {
+		req.Namespace = ns
+	}
+	return req
 }

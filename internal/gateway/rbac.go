@@ -59,23 +59,104 @@ var workloadGroups = []string{
 // namespace itself and service account tokens), so that a request the
 // gateway should have refused is refused by the cluster too.
 func ClusterRoles() []rbacv1.ClusterRole {
-	guest := []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: coreReadable, Verbs: verbsRead},
-		{APIGroups: workloadGroups, Resources: []string{"*"}, Verbs: verbsRead},
+	return ClusterRolesFor(nil, nil)
+}
+
+// Served is a namespaced resource the cluster serves (from discovery), as
+// RBAC rendering needs it.
+type Served struct {
+	Group, Resource string
+}
+
+// ClusterRolesFor returns kgate-guest and kgate-admin for a cluster that
+// serves served (nil: the built-in groups only), with pol's sensitive kinds
+// (nil policy: Secrets). Guests read every served namespaced resource but
+// the sensitive ones; admins also read those, and change the resources of
+// the workload groups and of every group that is not part of Kubernetes
+// itself (custom resources: cert-manager.io, argoproj.io, ...).
+func ClusterRolesFor(pol *policy.Policy, served []Served) []rbacv1.ClusterRole {
+	if pol == nil {
+		pol = &policy.Policy{}
 	}
-	admin := append(slices.Clone(guest),
-		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbsRead},
+	var coreRead []string
+	for _, r := range coreReadable {
+		if !pol.IsSensitive(strings.SplitN(r, "/", 2)[0], "") {
+			coreRead = append(coreRead, r)
+		}
+	}
+	guest := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: coreRead, Verbs: verbsRead}}
+	var sensitive []rbacv1.PolicyRule
+	for _, k := range pol.Sensitive() {
+		res, group, _ := strings.Cut(k, ".")
+		sensitive = append(sensitive, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: []string{res}, Verbs: verbsRead})
+	}
+	// Groups in served's order; the workload groups are always there.
+	byGroup := map[string][]string{}
+	var groups []string
+	for _, g := range workloadGroups {
+		byGroup[g] = nil
+		groups = append(groups, g)
+	}
+	for _, r := range served {
+		if r.Group == "" || strings.Contains(r.Resource, "/") {
+			continue
+		}
+		if _, ok := byGroup[r.Group]; !ok {
+			groups = append(groups, r.Group)
+		}
+		byGroup[r.Group] = append(byGroup[r.Group], r.Resource)
+	}
+	var writeGroups []string
+	var writeRules []rbacv1.PolicyRule
+	for _, g := range groups {
+		names := byGroup[g]
+		workload := slices.Contains(workloadGroups, g)
+		if !workload && (len(names) == 0 || g == rbacv1.GroupName) {
+			// Nothing namespaced; or RBAC objects, which a project member
+			// never reads or changes through the cluster's RBAC.
+			continue
+		}
+		var readable []string
+		anySensitive := false
+		for _, n := range names {
+			if pol.IsSensitive(n, g) {
+				anySensitive = true
+			} else {
+				readable = append(readable, n)
+			}
+		}
+		switch {
+		case workload && !anySensitive:
+			guest = append(guest, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: []string{"*"}, Verbs: verbsRead})
+		case len(readable) > 0:
+			slices.Sort(readable)
+			guest = append(guest, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: readable, Verbs: verbsRead})
+		}
+		switch {
+		case workload:
+			writeGroups = append(writeGroups, g)
+		case !strings.HasSuffix(g, "k8s.io"):
+			// Kubernetes' own other groups (storage, coordination, ...) are
+			// read-only; custom resources are the project's to change.
+			all := slices.Clone(names)
+			slices.Sort(all)
+			writeRules = append(writeRules, rbacv1.PolicyRule{APIGroups: []string{g}, Resources: all, Verbs: verbsWrite})
+		}
+	}
+	admin := append(slices.Clone(guest), sensitive...)
+	admin = append(admin,
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: coreWritable, Verbs: verbsWrite},
 		// exec and attach over WebSocket are GETs, over SPDY POSTs.
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec", "pods/attach", "pods/portforward", "pods/proxy", "services/proxy"}, Verbs: []string{"get", "create"}},
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/eviction", "pods/ephemeralcontainers"}, Verbs: []string{"create", "update", "patch"}},
-		rbacv1.PolicyRule{APIGroups: workloadGroups, Resources: []string{"*"}, Verbs: verbsWrite},
+		rbacv1.PolicyRule{APIGroups: writeGroups, Resources: []string{"*"}, Verbs: verbsWrite},
 		// Read-only cluster-scoped kinds: they count only where kgate-admin is
 		// bound cluster-wide, which is for super admins.
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes", "persistentvolumes"}, Verbs: verbsRead},
 		rbacv1.PolicyRule{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: verbsRead},
 		rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: verbsRead},
 	)
+	admin = append(admin, writeRules...)
 	mk := func(name string, rules []rbacv1.PolicyRule) rbacv1.ClusterRole {
 		return rbacv1.ClusterRole{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
@@ -110,7 +191,13 @@ type RBAC struct {
 // since RBAC has no patterns. Users and groups are bound in lower case, as
 // the gateway impersonates them.
 func RenderRBAC(pol *policy.Policy, clusterNamespaces []string) RBAC {
-	out := RBAC{ClusterRoles: ClusterRoles()}
+	return RenderRBACFor(pol, clusterNamespaces, nil)
+}
+
+// RenderRBACFor is RenderRBAC for a cluster that serves served (from
+// discovery), so that the roles cover its custom resources too.
+func RenderRBACFor(pol *policy.Policy, clusterNamespaces []string, served []Served) RBAC {
+	out := RBAC{ClusterRoles: ClusterRolesFor(pol, served)}
 	type members struct{ admins, guests map[rbacv1.Subject]bool }
 	byNS := map[string]*members{}
 	add := func(ns string, pr *policy.Project) {

@@ -66,7 +66,7 @@ func classify(info *request.RequestInfo, r *http.Request) classified {
 		kind:  kindResource,
 		group: info.APIGroup,
 		req: policy.Request{
-			Verb: info.Verb, Resource: info.Resource, Subresource: info.Subresource,
+			Verb: info.Verb, Resource: info.Resource, Group: info.APIGroup, Subresource: info.Subresource,
 			Namespace: info.Namespace, Name: info.Name,
 		},
 	}

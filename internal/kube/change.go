@@ -10,14 +10,8 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 )
 
-// Scalable reports whether kgate scales r.
-func Scalable(r Resource) bool {
-	switch r.GVR.Resource {
-	case "deployments", "statefulsets", "replicasets":
-		return true
-	}
-	return false
-}
+// Scalable reports whether kgate scales r (r.Scalable).
+func Scalable(r Resource) bool { return r.Scalable }
 
 // GetScale reads the scale subresource of a deployment, statefulset or replicaset.
 func (c *Client) GetScale(ctx context.Context, r Resource, ns, name string) (*autoscalingv1.Scale, error) {
@@ -104,15 +98,9 @@ func ptrOr(p *int32, d int32) int32 {
 	return *p
 }
 
-// Deletable reports whether kgate deletes r. Namespaces, nodes and every
-// other cluster-scoped kind are never deleted, whatever the role.
-func Deletable(r Resource) bool {
-	switch r.GVR.Resource {
-	case "pods", "deployments", "statefulsets", "replicasets", "daemonsets", "jobs", "cronjobs", "services", "configmaps", "secrets":
-		return true
-	}
-	return false
-}
+// Deletable reports whether kgate deletes r (r.Deletable). Namespaces, nodes
+// and every other cluster-scoped kind are never deleted, whatever the role.
+func Deletable(r Resource) bool { return r.Deletable }
 
 // Delete deletes one object.
 func (c *Client) Delete(ctx context.Context, r Resource, ns, name string, opts metav1.DeleteOptions) error {

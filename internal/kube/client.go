@@ -67,6 +67,9 @@ type ListOptions struct {
 	FieldSelector string
 	// ChunkSize limits each response; 0 means one response with everything.
 	ChunkSize int64
+	// FullObjects asks a Table for each row's whole object, not only its
+	// metadata (--sort-by needs it).
+	FullObjects bool
 }
 
 // Table lists r in namespace (all namespaces when empty) as a server-side
@@ -108,7 +111,32 @@ func (c *Client) listRequest(r Resource, namespace, accept string, opts ListOpti
 	if cont != "" {
 		req = req.Param("continue", cont)
 	}
+	if opts.FullObjects && accept == tableAccept {
+		req = req.Param("includeObject", "Object")
+	}
 	return req
+}
+
+// ResourceVersion returns the current resource version of r's collection in
+// namespace: where a watch that shows only changes starts.
+func (c *Client) ResourceVersion(ctx context.Context, r Resource, namespace string, opts ListOptions) (string, error) {
+	opts.ChunkSize = 1
+	body, err := c.listRequest(r, namespace, metadataAccept, opts, "").Do(ctx).Raw()
+	if err != nil {
+		if _, derr := decodeTable(body, err); derr != nil {
+			return "", derr
+		}
+		return "", err
+	}
+	var l struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(body, &l); err != nil {
+		return "", fmt.Errorf("decoding the server's list: %w", err)
+	}
+	return l.Metadata.ResourceVersion, nil
 }
 
 // TableOne gets one object as a Table of one row.

@@ -3,6 +3,7 @@
 package kube
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,17 @@ type Resource struct {
 	Singular   string
 	ShortNames []string
 	Namespaced bool
+	// Verbs and Categories are as discovery lists them.
+	Verbs      []string
+	Categories []string
+
+	// What kgate may do with the kind, recorded once (withAbilities).
+	// Deletable: namespaced and the server deletes it (kgate never deletes
+	// cluster-scoped kinds or namespaces). Scalable: kgate scales it.
+	// HasPods: logs and exec may name it for its pods.
+	Deletable bool
+	Scalable  bool
+	HasPods   bool
 }
 
 // GroupKind returns the resource's group and kind.
@@ -74,38 +86,29 @@ func (r Resource) Path(namespace, name string) string {
 	return b.String()
 }
 
-func res(group, version, resource, kind, singular string, namespaced bool, short ...string) Resource {
-	return Resource{
-		GVR:  schema.GroupVersionResource{Group: group, Version: version, Resource: resource},
-		Kind: kind, Singular: singular, ShortNames: short, Namespaced: namespaced,
+// withAbilities records once what kgate may do with a kind.
+func withAbilities(r Resource) Resource {
+	r.Deletable = r.Namespaced && slices.Contains(r.Verbs, "delete")
+	switch {
+	case r.GVR.Group == "apps" && (r.GVR.Resource == "deployments" || r.GVR.Resource == "statefulsets" || r.GVR.Resource == "replicasets"):
+		r.Scalable, r.HasPods = true, true
+	case r.GVR.Group == "apps" && r.GVR.Resource == "daemonsets", r.GVR.Group == "batch" && r.GVR.Resource == "jobs",
+		r.GVR.Group == "" && (r.GVR.Resource == "pods" || r.GVR.Resource == "services"):
+		r.HasPods = true
 	}
-}
-
-// Resources are the kinds kgate supports, in the order help lists them.
-var Resources = []Resource{
-	res("", "v1", "pods", "Pod", "pod", true, "po"),
-	res("apps", "v1", "deployments", "Deployment", "deployment", true, "deploy"),
-	res("apps", "v1", "statefulsets", "StatefulSet", "statefulset", true, "sts"),
-	res("apps", "v1", "replicasets", "ReplicaSet", "replicaset", true, "rs"),
-	res("apps", "v1", "daemonsets", "DaemonSet", "daemonset", true, "ds"),
-	res("batch", "v1", "jobs", "Job", "job", true),
-	res("batch", "v1", "cronjobs", "CronJob", "cronjob", true, "cj"),
-	res("", "v1", "services", "Service", "service", true, "svc"),
-	res("", "v1", "configmaps", "ConfigMap", "configmap", true, "cm"),
-	res("", "v1", "secrets", "Secret", "secret", true),
-	res("", "v1", "events", "Event", "event", true, "ev"),
-	res("", "v1", "namespaces", "Namespace", "namespace", false, "ns"),
+	return r
 }
 
 var byName = func() map[string]Resource {
 	m := map[string]Resource{}
 	for _, r := range Resources {
-		names := append([]string{r.GVR.Resource, r.Singular, strings.ToLower(r.Kind)}, r.ShortNames...)
-		for _, n := range names {
+		for _, n := range r.names() {
 			m[n] = r
 			if r.GVR.Group != "" {
 				m[n+"."+r.GVR.Group] = r
 				m[n+"."+r.GVR.Version+"."+r.GVR.Group] = r
+			} else {
+				m[n+"."+r.GVR.Version] = r
 			}
 		}
 	}
@@ -114,20 +117,26 @@ var byName = func() map[string]Resource {
 	return m
 }()
 
-// Lookup resolves a kind as a user types it: "pods", "pod", "po", "Pod",
-// "deployments.apps". An unknown kind is a usage error.
+// names are the lower-case names a kind may be typed as, without group.
+func (r Resource) names() []string {
+	return append([]string{r.GVR.Resource, r.Singular, strings.ToLower(r.Kind)}, r.ShortNames...)
+}
+
+// Lookup resolves a built-in kind as a user types it: "pods", "pod", "po",
+// "Pod", "deployments.apps", "deployment.v1.apps". It never asks the
+// cluster; Kinds.Lookup also knows the cluster's other kinds. An unknown
+// kind is a usage error.
 func Lookup(name string) (Resource, error) {
 	if r, ok := byName[strings.ToLower(name)]; ok {
 		return r, nil
 	}
-	return Resource{}, errs.WithHint(errs.UsageErrorf("unknown resource type %q", name),
-		"kgate supports: "+SupportedList())
+	return Resource{}, unknownKind(name, nil)
 }
 
-// SupportedList lists the supported kinds with their short names.
+// SupportedList lists the most used built-in kinds with their short names.
 func SupportedList() string {
 	var parts []string
-	for _, r := range Resources {
+	for _, r := range Resources[:helpKinds] {
 		s := r.GVR.Resource
 		if len(r.ShortNames) > 0 {
 			s += " (" + strings.Join(r.ShortNames, ", ") + ")"
@@ -137,7 +146,7 @@ func SupportedList() string {
 	return strings.Join(parts, ", ")
 }
 
-// KindNames returns every name a kind may be typed as, sorted (completion).
+// KindNames returns the plural names of the built-in kinds, sorted (completion).
 func KindNames() []string {
 	var out []string
 	for _, r := range Resources {
@@ -160,9 +169,16 @@ type Target struct {
 //	pods,svc                every pod and every service
 //	pod/a deploy/b          TYPE/NAME pairs (may not be mixed with a bare TYPE)
 func ParseArgs(args []string) ([]Target, error) {
+	return parseArgs(args, Lookup, func(name string) ([]Resource, error) {
+		r, err := Lookup(name)
+		return []Resource{r}, err
+	})
+}
+
+func parseArgs(args []string, lookup func(string) (Resource, error), expand func(string) ([]Resource, error)) ([]Target, error) {
 	if len(args) == 0 {
 		return nil, errs.WithHint(errs.UsageErrorf("you must specify the type of resource to get"),
-			"kgate supports: "+SupportedList())
+			"Kinds include: "+SupportedList()+", and every other kind the cluster serves (`all` for the usual ones).")
 	}
 	if strings.Contains(args[0], "/") {
 		var out []Target
@@ -172,7 +188,7 @@ func ParseArgs(args []string) ([]Target, error) {
 			if !ok || kind == "" || name == "" || strings.Contains(name, "/") {
 				return nil, errs.UsageErrorf("arguments in resource/name form must have a single resource and name: %q", a)
 			}
-			r, err := Lookup(kind)
+			r, err := lookup(kind)
 			if err != nil {
 				return nil, err
 			}
@@ -192,15 +208,17 @@ func ParseArgs(args []string) ([]Target, error) {
 		if kind == "" {
 			continue
 		}
-		r, err := Lookup(kind)
+		rs, err := expand(kind)
 		if err != nil {
 			return nil, err
 		}
-		if seen[r.GVR.String()] {
-			continue
+		for _, r := range rs {
+			if seen[r.GVR.String()] {
+				continue
+			}
+			seen[r.GVR.String()] = true
+			out = append(out, Target{Resource: r})
 		}
-		seen[r.GVR.String()] = true
-		out = append(out, Target{Resource: r})
 	}
 	names := args[1:]
 	for _, n := range names {

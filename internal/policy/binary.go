@@ -33,6 +33,12 @@ func (p *Policy) MarshalBinary() ([]byte, error) {
 		}
 		b = binary.AppendUvarint(b, sys)
 	}
+	// The sensitive kinds last: absent means the default (a cache written
+	// before the field existed), 0 an explicit list follows.
+	if p.SensitiveKinds != nil {
+		b = append(b, 0)
+		b = appendStrings(b, p.SensitiveKinds)
+	}
 	return b, nil
 }
 
@@ -87,6 +93,22 @@ func (p *Policy) UnmarshalBinary(data []byte) error {
 		nsTotal += len(pr.Namespaces)
 		if r.err == nil && (pr.Name == "" || len(pr.Namespaces) == 0 || i > 0 && projects[i-1].Name >= pr.Name) {
 			r.err = errCorrupt
+		}
+	}
+	if r.err == nil && r.off < len(r.s) {
+		if r.s[r.off] != 0 {
+			r.err = errCorrupt
+		} else {
+			r.off++
+			p.SensitiveKinds = r.strs()
+			if p.SensitiveKinds == nil {
+				p.SensitiveKinds = []string{}
+			}
+			for _, k := range p.SensitiveKinds {
+				if !kindName.MatchString(k) {
+					r.err = errCorrupt
+				}
+			}
 		}
 	}
 	if r.err != nil {

@@ -70,3 +70,21 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		}
 	})
 }
+
+func TestBinarySensitiveKinds(t *testing.T) {
+	for _, extra := range []string{"", "sensitiveKinds: [secrets, certificates.cert-manager.io]\n", "sensitiveKinds: []\n"} {
+		p := mustParse(t, basePolicy+extra)
+		bin, _ := p.MarshalBinary()
+		var q Policy
+		if err := q.UnmarshalBinary(bin); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p.SensitiveKinds, q.SensitiveKinds) || !reflect.DeepEqual(p.Sensitive(), q.Sensitive()) {
+			t.Errorf("%q: sensitive kinds %v, want %v", extra, q.SensitiveKinds, p.SensitiveKinds)
+		}
+		r := Request{Verb: "get", Resource: "certificates", Group: "cert-manager.io", Namespace: "payments"}
+		if a, b := p.Decide(Identity{User: "bob"}, r), q.Decide(Identity{User: "bob"}, r); a.Allowed != b.Allowed {
+			t.Errorf("%q: decisions differ after the cache: %v %v", extra, a.Allowed, b.Allowed)
+		}
+	}
+}

@@ -30,6 +30,13 @@ type Request struct {
 	Verb string
 	// Resource is the plural, lower-case resource: "pods", "secrets", "namespaces".
 	Resource string
+	// Group is the resource's API group; "" is the core group. It tells a
+	// sensitive kind from another group's kind of the same name.
+	Group string
+	// ClusterScoped marks a kind that has no namespace (nodes, ...), for
+	// the denial's wording; a request without a namespace is for super
+	// admins either way.
+	ClusterScoped bool
 	// Subresource is "log", "exec", "scale", ... as in the API path (gateway).
 	Subresource string
 	// Namespace is empty for cluster-scoped kinds and for a request across
@@ -84,19 +91,25 @@ func (p *Policy) isSuper(n identity) bool {
 	return p.superUsers.has(n.user) || p.superGroups.hasAny(n.groups)
 }
 
-// Needed returns the role a request needs in the namespace's project.
+// Needed returns the role a request needs in the namespace's project, with
+// the default sensitive kinds (Secrets); Policy.Needed knows the policy's.
 func Needed(verb, resource, subresource string) Role {
-	return needed(strings.ToLower(verb), strings.ToLower(resource), strings.ToLower(subresource))
+	return (&Policy{}).needed(strings.ToLower(verb), strings.ToLower(resource), "", strings.ToLower(subresource))
 }
 
-func needed(verb, resource, subresource string) Role {
+// Needed returns the role req needs in the namespace's project.
+func (p *Policy) Needed(req Request) Role {
+	return p.needed(strings.ToLower(req.Verb), strings.ToLower(req.Resource), strings.ToLower(req.Group), strings.ToLower(req.Subresource))
+}
+
+func (p *Policy) needed(verb, resource, group, subresource string) Role {
 	switch subresource {
 	case "exec", "attach", "portforward", "proxy":
 		return RoleAdmin
 	}
 	switch verb {
 	case VerbGet, VerbList, VerbWatch, VerbDescribe, VerbLogs:
-		if resource == "secrets" {
+		if p.IsSensitive(resource, group) {
 			return RoleAdmin
 		}
 		return RoleGuest
@@ -109,9 +122,10 @@ func needed(verb, resource, subresource string) Role {
 func (p *Policy) Decide(id Identity, req Request) Decision {
 	n := id.normalize()
 	req.Verb, req.Resource, req.Subresource = strings.ToLower(req.Verb), strings.ToLower(req.Resource), strings.ToLower(req.Subresource)
-	d := Decision{Needed: needed(req.Verb, req.Resource, req.Subresource)}
+	req.Group = strings.ToLower(req.Group)
+	d := Decision{Needed: p.needed(req.Verb, req.Resource, req.Group, req.Subresource)}
 	ns := req.Namespace
-	if req.Resource == "namespaces" {
+	if req.Resource == "namespaces" && req.Group == "" {
 		if req.Name == "" && (req.Verb == VerbList || req.Verb == VerbWatch) {
 			// Anyone may list namespaces; the caller shows only those
 			// NamespacesVisible returns.
@@ -151,15 +165,22 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	}
 	if ns == "" || len(owners) == 0 {
 		m.Grow(256)
-		if ns == "" {
+		if ns == "" && req.ClusterScoped {
 			m.action(req)
-			m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
+			m.WriteString(": ")
+			m.WriteString(req.Resource)
+			m.WriteString(" are cluster-scoped, and cluster-scoped kinds are reserved to super admins; user ")
 		} else {
-			m.WriteString("namespace ")
-			m.quote(ns)
-			m.WriteString(" belongs to no project and")
+			if ns == "" {
+				m.action(req)
+				m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
+			} else {
+				m.WriteString("namespace ")
+				m.quote(ns)
+				m.WriteString(" belongs to no project and")
+			}
+			m.WriteString(" is reserved to super admins; user ")
 		}
-		m.WriteString(" is reserved to super admins; user ")
 		m.quote(n.name)
 		m.WriteString(" is not one. Super admins: ")
 		d.Admins = p.superList
@@ -259,6 +280,10 @@ func (m *msg) action(req Request) {
 	m.WriteString(req.Verb)
 	m.WriteByte(' ')
 	m.WriteString(req.Resource)
+	if req.Group != "" {
+		m.WriteByte('.')
+		m.WriteString(req.Group)
+	}
 	if req.Name != "" {
 		m.WriteByte('/')
 		m.WriteString(req.Name)

@@ -142,8 +142,13 @@ func (ps *parser) document(data []byte) *Policy {
 			pol.SuperAdmins = ps.members(v, field)
 		case "projects":
 			pol.Projects = ps.projects(v, field)
+		case "sensitiveKinds":
+			pol.SensitiveKinds = ps.kinds(v, field)
+			if pol.SensitiveKinds == nil {
+				pol.SensitiveKinds = []string{}
+			}
 		default:
-			ps.problem(k.Line, field, "unknown field (known: version, superAdmins, projects)")
+			ps.problem(k.Line, field, "unknown field (known: version, superAdmins, sensitiveKinds, projects)")
 		}
 	})
 	if !haveVersion && root.Kind == yaml.MappingNode {
@@ -255,6 +260,26 @@ func (ps *parser) names(n *yaml.Node, field string) []string {
 		out = append(out, c.Value)
 	}
 	return out
+}
+
+// kindName is a plural resource name, with its API group for any group but
+// the core one: "secrets", "certificates.cert-manager.io".
+var kindName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+// kinds reads sensitiveKinds: plural resource names, lower case, as
+// `kubectl api-resources` lists them, with .GROUP outside the core group.
+func (ps *parser) kinds(n *yaml.Node, field string) []string {
+	names := ps.names(n, field)
+	for i, s := range names {
+		if !kindName.MatchString(s) {
+			line := n.Line
+			if i < len(n.Content) {
+				line = n.Content[i].Line
+			}
+			ps.problem(line, field+"["+strconv.Itoa(i)+"]", "%q is not a kind: give the plural resource name in lower case, with .GROUP outside the core group (secrets, certificates.cert-manager.io)", s)
+		}
+	}
+	return names
 }
 
 func (ps *parser) members(n *yaml.Node, field string) Members {

@@ -19,7 +19,7 @@ func TestParseErrors(t *testing.T) {
 		{"not a mapping", "- a\n", []string{"policy.yaml:1: want a mapping, got a list"}},
 		{"no version", "projects: {}\n", []string{"policy.yaml:1: version: missing; add `version: 1`"}},
 		{"bad version", "version: 2\n", []string{`policy.yaml:1: version: unsupported version "2"; this kgate reads version 1`}},
-		{"unknown top-level field", "version: 1\nsuperadmins: {}\n", []string{"policy.yaml:2: superadmins: unknown field (known: version, superAdmins, projects)"}},
+		{"unknown top-level field", "version: 1\nsuperadmins: {}\n", []string{"policy.yaml:2: superadmins: unknown field (known: version, superAdmins, sensitiveKinds, projects)"}},
 		{"unknown project field", "version: 1\nprojects:\n  p:\n    namespaces: [p]\n    owners: {}\n",
 			[]string{"policy.yaml:5: projects.p.owners: unknown field (known: namespaces, admins, guests, systemNamespaces)"}},
 		{"unknown members field", "version: 1\nsuperAdmins:\n  user: [x]\n", []string{"policy.yaml:3: superAdmins.user: unknown field (known: users, groups)"}},

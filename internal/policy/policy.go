@@ -87,7 +87,12 @@ type Policy struct {
 	SuperAdmins Members
 	// Projects are sorted by name.
 	Projects []*Project
+	// SensitiveKinds are the kinds only admins may read: plural resource
+	// names, with .GROUP outside the core group. nil means the default,
+	// DefaultSensitiveKinds.
+	SensitiveKinds []string
 
+	sensitive               map[string]bool // resource or resource.group
 	byName                  map[string]*Project
 	superUsers, superGroups nameSet
 	superList               []string
@@ -179,9 +184,35 @@ func memberList(m Members) []string {
 	return out
 }
 
+// DefaultSensitiveKinds are the sensitive kinds of a policy that names none.
+var DefaultSensitiveKinds = []string{"secrets"}
+
+// Sensitive returns the kinds only admins may read.
+func (p *Policy) Sensitive() []string {
+	if p.SensitiveKinds == nil {
+		return DefaultSensitiveKinds
+	}
+	return p.SensitiveKinds
+}
+
+// IsSensitive reports whether reading resource of group needs admin.
+func (p *Policy) IsSensitive(resource, group string) bool {
+	if p.sensitive == nil {
+		return group == "" && resource == "secrets"
+	}
+	if group == "" {
+		return p.sensitive[resource]
+	}
+	return p.sensitive[resource+"."+group]
+}
+
 // compile builds the lookup structures Decide uses. The projects' globs
 // are already compiled.
 func (p *Policy) compile() {
+	p.sensitive = map[string]bool{}
+	for _, k := range p.Sensitive() {
+		p.sensitive[strings.ToLower(k)] = true
+	}
 	var sl slab
 	p.superUsers, p.superGroups = sl.nameSet(p.SuperAdmins.Users), sl.nameSet(p.SuperAdmins.Groups)
 	p.superList = memberList(p.SuperAdmins)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/clipperhouse/displaywidth"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
@@ -21,6 +22,9 @@ type TableOptions struct {
 	NoHeaders     bool
 	WithNamespace bool
 	ShowLabels    bool
+	// LabelColumns are label keys shown as columns of their own (-L), before
+	// LABELS.
+	LabelColumns []string
 	// KindPrefix, when set, prefixes the name column ("pod/web-1").
 	KindPrefix string
 	// EventType, when set, is printed in a first column (watch output).
@@ -49,6 +53,10 @@ func TableRows(t *metav1.Table, opts TableOptions, namespaceOf func(metav1.Table
 		keep = append(keep, i)
 		header = append(header, strings.ToUpper(c.Name))
 	}
+	for _, l := range opts.LabelColumns {
+		// kubectl heads a label column with the key's last path segment.
+		header = append(header, strings.ToUpper(l[strings.LastIndex(l, "/")+1:]))
+	}
 	if opts.ShowLabels {
 		header = append(header, "LABELS")
 	}
@@ -71,8 +79,14 @@ func TableRows(t *metav1.Table, opts TableOptions, namespaceOf func(metav1.Table
 			}
 			row = append(row, s)
 		}
-		if opts.ShowLabels {
-			row = append(row, formatLabels(labelsOf(r)))
+		if len(opts.LabelColumns) > 0 || opts.ShowLabels {
+			l := labelsOf(r)
+			for _, k := range opts.LabelColumns {
+				row = append(row, l[k])
+			}
+			if opts.ShowLabels {
+				row = append(row, formatLabels(l))
+			}
 		}
 		rows = append(rows, row)
 	}
@@ -185,4 +199,50 @@ func toAny(r Row) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// Aligned prints a table in parts, every part aligned under the first: a
+// watch's header and first rows, then each event's rows as they come. A
+// column only widens when a later cell is wider than all before it.
+type Aligned struct {
+	W      io.Writer
+	widths []int
+}
+
+// Reserve makes column col at least width wide from the start (a watch's
+// EVENT column, where MODIFIED comes after ADDED).
+func (a *Aligned) Reserve(col, width int) {
+	for len(a.widths) <= col {
+		a.widths = append(a.widths, 0)
+	}
+	a.widths[col] = max(a.widths[col], width)
+}
+
+// Print writes header (unless nil) and rows.
+func (a *Aligned) Print(header Row, rows []Row) error {
+	all := rows
+	if header != nil {
+		all = append([]Row{header}, rows...)
+	}
+	for _, r := range all {
+		for i, c := range r {
+			if i >= len(a.widths) {
+				a.widths = append(a.widths, 0)
+			}
+			if w := displaywidth.String(c); w > a.widths[i] {
+				a.widths[i] = w
+			}
+		}
+	}
+	var b bytes.Buffer
+	for _, r := range all {
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", a.widths[i]-displaywidth.String(c)+3))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return writeTrimmed(a.W, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }

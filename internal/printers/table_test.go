@@ -2,6 +2,7 @@ package printers
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,5 +62,18 @@ func TestLabels(t *testing.T) {
 	}
 	if got := formatLabels(nil); got != "<none>" {
 		t.Fatal(got)
+	}
+}
+
+func TestAligned(t *testing.T) {
+	var b strings.Builder
+	a := &Aligned{W: &b}
+	a.Reserve(0, 8)
+	_ = a.Print(Row{"EVENT", "NAME", "AGE"}, []Row{{"ADDED", "web-1", "1s"}})
+	_ = a.Print(nil, []Row{{"MODIFIED", "web-1", "2s"}})
+	_ = a.Print(nil, []Row{{"DELETED", "web-longer-name", "3s"}})
+	want := "EVENT      NAME    AGE\nADDED      web-1   1s\nMODIFIED   web-1   2s\nDELETED    web-longer-name   3s\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -179,7 +179,9 @@ func TestDelete(t *testing.T) {
 	WantCode(t, policyUser(t, "olga").Run("delete", "ns/sandbox", "--yes"), 4)
 	WantCode(t, admin.Run("delete", "cm", "--all", "-n", "sandbox", "--yes"), 2)
 	WantCode(t, admin.Run("delete", "cm", "-n", "sandbox", "--yes"), 2)
-	WantCode(t, admin.Run("delete", "events", "x", "-n", "sandbox", "--yes"), 2)
+	// Any namespaced kind the server deletes is deletable; an unknown one is a usage error.
+	WantCode(t, admin.Run("delete", "events", "x", "-n", "sandbox", "--yes"), 5)
+	WantCode(t, admin.Run("delete", "frobnicators", "x", "-n", "sandbox", "--yes"), 2)
 	if Kubectl(t, "get", "ns", "sandbox").Code != 0 {
 		t.Fatal("namespace sandbox is gone")
 	}

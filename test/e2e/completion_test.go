@@ -140,7 +140,7 @@ func TestCompletionTypeName(t *testing.T) {
 	wantValues(t, "alice: scale deploy/", alice.Complete("scale", "-n", "payments", "deploy/"), []string{"deploy/web"})
 	wantValues(t, "alice: delete cronjob/", alice.Complete("delete", "-n", "payments", "cj/"), []string{"cj/nightly-report"})
 	// After a TYPE/NAME, kinds come with their slash and no space.
-	if c := bob.Complete("get", "-n", "payments", "deploy/web", "se"); !slices.Equal(c.Values, []string{"secrets/", "services/"}) || c.Directive != ":6" {
+	if c := bob.Complete("get", "-n", "payments", "deploy/web", "se"); !slices.Equal(c.Values, []string{"secrets/", "serviceaccounts/", "services/"}) || c.Directive != ":6" {
 		t.Errorf("kinds after TYPE/NAME: %v %s", c.Values, c.Directive)
 	}
 	wantValues(t, "kinds", bob.Complete("get", "dep"), []string{"deployments"})

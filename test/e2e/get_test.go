@@ -168,7 +168,7 @@ func TestGetErrors(t *testing.T) {
 	u := Operator(t)
 	r := u.Run("get", "frobnicators")
 	WantCode(t, r, 2)
-	if !strings.Contains(r.Stderr, `unknown resource type "frobnicators"`) {
+	if !strings.Contains(r.Stderr, `the server doesn't have a resource type "frobnicators"`) {
 		t.Errorf("unknown kind message: %s", r.Stderr)
 	}
 	r = u.Run("get", "pod", "no-such-pod", "-n", "payments")
@@ -248,7 +248,7 @@ func TestDescribe(t *testing.T) {
 	}
 	r := u.Run("describe", "pod", "no-such-pod", "-n", "payments")
 	WantCode(t, r, 5)
-	r = u.Run("describe", "widgets", "x")
+	r = u.Run("describe", "frobnicators", "x")
 	WantCode(t, r, 2)
 }
 

@@ -3,6 +3,7 @@ package cani
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,11 +18,11 @@ import (
 // exitNo is the exit code of a "no": the one of a policy denial (errs.KindForbidden).
 const exitNo = 4
 
-// clusterScoped are the common cluster-scoped kinds kgate has no command for.
-var clusterScoped = map[string]bool{
-	"nodes": true, "node": true, "no": true, "persistentvolumes": true, "pv": true,
-	"storageclasses": true, "sc": true, "clusterroles": true, "clusterrolebindings": true,
-	"customresourcedefinitions": true, "crd": true, "crds": true, "priorityclasses": true, "pc": true,
+// verbs are the verbs can-i answers for: kgate's commands and the API's own.
+var verbs = []string{
+	policy.VerbGet, policy.VerbList, policy.VerbWatch, policy.VerbDescribe, policy.VerbLogs, policy.VerbExec,
+	"attach", "port-forward", "cp", "debug", policy.VerbScale, policy.VerbDelete, "label", "annotate",
+	"restart", "undo", "pause", "resume", "create", "update", "patch", "deletecollection",
 }
 
 // Options are what `kgate can-i` needs.
@@ -30,6 +31,8 @@ type Options struct {
 	Identity  func() (policy.Identity, error)
 	Policy    func() (*policy.Policy, error)
 	Namespace func() (string, bool, error)
+	// Kinds resolves RESOURCE as get does; nil knows the built-in kinds only.
+	Kinds *kube.Kinds
 
 	Verb     string
 	Resource string
@@ -44,6 +47,7 @@ func NewCmdCanI(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Identity:  func() (policy.Identity, error) { return f.Identity() },
 		Policy:    f.PolicyOnly,
 		Namespace: f.Namespace,
+		Kinds:     f.Kinds,
 	}
 	cmd := &cobra.Command{
 		Use:   "can-i VERB RESOURCE [NAME] [flags]",
@@ -53,8 +57,12 @@ current project, or the kubeconfig's), without doing it. Prints yes or no; exits
 0 for yes and 4 for no. --why says which project and role decide it, and for a
 no, who the project's admins are.
 
-Verbs: get, list, watch, describe, logs (guest); exec, scale, delete, and get
-or describe of secrets (admin).`,
+Verbs: get, list, watch, describe, logs (guest); exec, attach, port-forward,
+cp, debug, scale, delete, label, annotate, create, update, patch (admin); get
+or describe of secrets and the kinds the policy marks sensitive (admin).
+RESOURCE is any kind the cluster serves, named as for get; cluster-scoped
+kinds (nodes, ...) are for super admins. An unknown verb or kind is a usage
+error (exit 2).`,
 		Example: `  kgate can-i exec pods -n payments
   kgate can-i get secrets -p payments --why
   kgate can-i delete deploy/web
@@ -84,14 +92,16 @@ or describe of secrets (admin).`,
 }
 
 func canIRun(opts *Options) error {
-	req := policy.Request{Verb: opts.Verb, Resource: strings.ToLower(opts.Resource), Name: opts.Name}
-	// Kinds kgate knows by their short names; others as typed, namespaced
-	// unless they are well-known cluster-scoped kinds.
-	namespaced := !clusterScoped[req.Resource]
-	if r, err := kube.Lookup(opts.Resource); err == nil {
-		req.Resource, namespaced = r.GVR.Resource, r.Namespaced
+	if !slices.Contains(verbs, opts.Verb) {
+		return errs.WithHint(errs.UsageErrorf("unknown verb %q", opts.Verb), "Verbs: "+strings.Join(verbs, ", ")+".")
 	}
-	if namespaced {
+	// The kind as get resolves it, so that the answer is get's.
+	r, err := opts.Kinds.Lookup(opts.Resource)
+	if err != nil {
+		return err
+	}
+	req := cmdutil.RequestFor(opts.Verb, r, "", opts.Name)
+	if r.Namespaced {
 		ns, _, err := opts.Namespace()
 		if err != nil {
 			return err

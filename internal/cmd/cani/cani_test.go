@@ -99,3 +99,25 @@ func TestCanI(t *testing.T) {
 		}
 	}
 }
+
+func TestCanIUsageErrors(t *testing.T) {
+	p, err := policy.Parse("p.yaml", []byte(pol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ verb, res string }{{"frob", "pods"}, {"get", "frobnicators"}, {"get", "pdos"}} {
+		ios, _, out, _ := iostreams.Test()
+		opts := &Options{
+			IO:        ios,
+			Identity:  func() (policy.Identity, error) { return policy.Identity{User: "bob"}, nil },
+			Policy:    func() (*policy.Policy, error) { return p, nil },
+			Namespace: func() (string, bool, error) { return "payments", true, nil },
+			Verb:      tc.verb, Resource: tc.res,
+		}
+		err := canIRun(opts)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage || out.String() != "" {
+			t.Errorf("can-i %s %s: want a usage error and no answer, got %v %q", tc.verb, tc.res, err, out)
+		}
+	}
+}

@@ -21,9 +21,11 @@ import (
 type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
-	Authorize  cmdutil.AuthorizeFunc
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
+	Output    func() (string, error)
+	Authorize cmdutil.AuthorizeFunc
 
 	Args           []string
 	Selector       string
@@ -40,13 +42,14 @@ type Options struct {
 
 // NewCmdDelete returns `kgate delete`; runF replaces the run step in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Authorize: f.Authorize}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "delete (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) [flags]",
 		Short: "Delete objects, after showing what will go (admins only)",
-		Long: `Delete pods, deployments, statefulsets, replicasets, daemonsets, jobs,
-cronjobs, services, configmaps or secrets.
+		Long: `Delete objects of any namespaced kind the cluster serves and deletes
+(pods, deployments, services, configmaps, secrets, ingresses, custom
+resources, ...), in a namespace where you are an admin.
 
 On a terminal kgate lists what will go and asks before deleting; when stdin
 is not a terminal it refuses unless --yes is given. --dry-run=server lets the
@@ -116,12 +119,12 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if !r.Namespaced {
 			return errs.ForbiddenErrorf("kgate never deletes %s: cluster-wide objects are out of its reach, whatever your role", r.GVR.Resource)
 		}
-		if !kube.Deletable(r) {
-			return errs.UsageErrorf("kgate deletes pods, deployments, statefulsets, replicasets, daemonsets, jobs, cronjobs, services, configmaps and secrets, not %s", r.GVR.Resource)
+		if !r.Deletable {
+			return errs.UsageErrorf("the server does not delete %s", r.GVR.Resource)
 		}
 		return nil
 	})

@@ -22,7 +22,9 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	RESTConfig func() (*rest.Config, error)
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
 	// Access is the policy check made before any request.
 	Access *cmdutil.Access
 
@@ -35,13 +37,15 @@ type Options struct {
 
 // NewCmdDescribe returns `kgate describe`; runF replaces the run step in tests.
 func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
+	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "describe (TYPE [NAME...] | TYPE/NAME...) [flags]",
 		Short: "Show the details of objects, with their events",
 		Long: `Show a detailed, human-readable description of one or more objects and the
 events that concern them, exactly as kubectl describe prints it (kgate uses
-kubectl's own describers). Name objects, or select them with -l.`,
+kubectl's own describers; custom resources get kubectl's generic describer).
+TYPE is any kind the cluster serves, as for get. Name objects, or select them
+with -l.`,
 		Example: `  # one pod
   kgate describe pod web-7d4b9c-abcde
 
@@ -73,7 +77,7 @@ type item struct {
 }
 
 func describeRun(ctx context.Context, opts *Options) error {
-	targets, err := kube.ParseArgs(opts.Args)
+	targets, err := opts.Kinds.ParseArgs(opts.Args)
 	if err != nil {
 		return err
 	}

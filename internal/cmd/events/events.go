@@ -113,10 +113,10 @@ func eventsRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, scope, err := o.Access.List(ctx, policy.VerbList, "events", ns, true, o.AllNamespaces)
+	ctx, scope, err := o.Access.List(ctx, policy.Request{Verb: policy.VerbList, Resource: "events", Namespace: ns}, o.AllNamespaces)
 	if o.Watch && err == nil {
 		// -w is a watch, asked about as one.
-		ctx, scope, err = o.Access.List(ctx, policy.VerbWatch, "events", ns, true, o.AllNamespaces)
+		ctx, scope, err = o.Access.List(ctx, policy.Request{Verb: policy.VerbWatch, Resource: "events", Namespace: ns}, o.AllNamespaces)
 	}
 	if err != nil {
 		return err

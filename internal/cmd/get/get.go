@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,32 +29,49 @@ import (
 type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
+	Output    func() (string, error)
 	// Access is the policy check made before any request.
 	Access *cmdutil.Access
 
-	Args          []string
-	LabelSelector string
-	FieldSelector string
-	AllNamespaces bool
-	Watch         bool
-	WatchOnly     bool
-	WatchEvents   bool
-	NoHeaders     bool
-	ShowLabels    bool
-	ChunkSize     int64
+	Args           []string
+	LabelSelector  string
+	FieldSelector  string
+	AllNamespaces  bool
+	Watch          bool
+	WatchOnly      bool
+	WatchEvents    bool
+	NoHeaders      bool
+	ShowLabels     bool
+	LabelColumns   []string
+	SortBy         string
+	IgnoreNotFound bool
+	ChunkSize      int64
 }
 
 // NewCmdGet returns `kgate get`; runF replaces the run step in tests.
 func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access()}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access()}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "get (TYPE[,TYPE...] [NAME...] | TYPE/NAME...) [flags]",
 		Short: "List objects, as a table or as JSON/YAML",
 		Long: `List one or many objects. Tables are rendered by the API server, so the
-columns are the ones kubectl shows. Supported kinds: ` + kube.SupportedList() + `.`,
+columns are the ones kubectl shows, custom resources' printer columns included.
+
+TYPE is any kind the cluster serves, as kubectl reads it: plural, singular or
+short name (pods, pod, po), KIND.GROUP or KIND.VERSION.GROUP
+(certificates.cert-manager.io), or a category ("all": pods, services,
+deployments, replicasets, statefulsets, daemonsets, jobs, cronjobs, HPAs and
+the custom resources that join it). The built-in kinds are known without
+asking the cluster; others come from its discovery, cached on disk for 6
+hours and fetched again once when a name is not in it. Common kinds: ` + kube.SupportedList() + `.
+
+Namespaced kinds need a guest role in the project (Secrets and the kinds the
+policy marks sensitive: admin); cluster-scoped kinds (nodes, persistentvolumes,
+storageclasses, customresourcedefinitions, ...) are for super admins.`,
 		Example: `  # pods in the current namespace
   kgate get pods
 
@@ -65,6 +83,14 @@ columns are the ones kubectl shows. Supported kinds: ` + kube.SupportedList() + 
 
   # names only, for a script
   kgate get pods -o name
+
+  # every kind of the usual workloads; a custom resource by its short name
+  kgate get all
+  kgate get certs
+
+  # sorted, with a label as a column, or the columns you choose
+  kgate get pods --sort-by=.metadata.creationTimestamp -L app
+  kgate get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName
 
   # watch pods change
   kgate get pods -w`,
@@ -88,6 +114,9 @@ columns are the ones kubectl shows. Supported kinds: ` + kube.SupportedList() + 
 	fl.BoolVar(&opts.WatchEvents, "output-watch-events", false, "Show the event type (ADDED, MODIFIED, DELETED) when watching")
 	fl.BoolVar(&opts.NoHeaders, "no-headers", false, "Print tables without headers")
 	fl.BoolVar(&opts.ShowLabels, "show-labels", false, "Show each object's labels as the last column")
+	fl.StringSliceVarP(&opts.LabelColumns, "label-columns", "L", nil, "Show these labels as columns of their own (-L app,tier or -L app -L tier)")
+	fl.StringVar(&opts.SortBy, "sort-by", "", "Sort by this JSONPath of the objects (e.g. .metadata.name, {.status.startTime})")
+	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat named objects that do not exist as no error")
 	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
 	return cmd
 }
@@ -98,20 +127,23 @@ const (
 	formatTable format = iota
 	formatWide
 	formatObjects
+	formatCustom
 )
 
 func parseFormat(out string) format {
-	switch out {
-	case "":
+	switch {
+	case out == "":
 		return formatTable
-	case "wide":
+	case out == "wide":
 		return formatWide
+	case strings.HasPrefix(out, "custom-columns=") || strings.HasPrefix(out, "custom-columns-file="):
+		return formatCustom
 	}
 	return formatObjects
 }
 
 func getRun(ctx context.Context, opts *Options) error {
-	targets, err := kube.ParseArgs(opts.Args)
+	targets, err := opts.Kinds.ParseArgs(opts.Args)
 	if err != nil {
 		return err
 	}
@@ -121,9 +153,23 @@ func getRun(ctx context.Context, opts *Options) error {
 	}
 	fmtKind := parseFormat(output)
 	var objPrinter cliprinters.ResourcePrinter
-	if fmtKind == formatObjects {
+	var cols []column
+	switch fmtKind {
+	case formatObjects:
 		if objPrinter, err = objectPrinter(output); err != nil {
 			return err
+		}
+	case formatCustom:
+		if cols, _, err = parseCustomColumns(output); err != nil {
+			return err
+		}
+	}
+	if opts.SortBy != "" {
+		if _, err := parsePath("sort-by", opts.SortBy); err != nil {
+			return err
+		}
+		if opts.Watch {
+			return errs.UsageErrorf("--sort-by cannot be combined with --watch")
 		}
 	}
 	if opts.Watch && len(targets) > 1 {
@@ -147,10 +193,14 @@ func getRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize}
+	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize,
+		FullObjects: opts.SortBy != ""}
 
-	if fmtKind == formatObjects {
+	switch fmtKind {
+	case formatObjects:
 		return getObjects(ctx, opts, client, targets, scopes, ns, lo, objPrinter)
+	case formatCustom:
+		return getCustom(ctx, opts, client, targets, scopes, ns, lo, cols)
 	}
 	return getTables(ctx, opts, client, targets, scopes, ns, lo, fmtKind == formatWide)
 }
@@ -168,6 +218,16 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 	var failures []error
 	printed := 0
 	var lastRV string
+	// A watch prints its list and every event under one header, aligned;
+	// the server sends column definitions with the first table only.
+	var aligned *printers.Aligned
+	if opts.Watch {
+		aligned = &printers.Aligned{W: opts.IO.Out}
+		if opts.WatchEvents {
+			aligned.Reserve(0, len("MODIFIED"))
+		}
+	}
+	var columns []metav1.TableColumnDefinition
 	for i, t := range targets {
 		var table *metav1.Table
 		if opts.WatchOnly {
@@ -185,7 +245,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 				tb, err := client.TableOne(ctx, t.Resource, ns, name)
 				if err != nil {
 					if apierrors.IsNotFound(err) {
-						failures = append(failures, err)
+						if !opts.IgnoreNotFound {
+							failures = append(failures, err)
+						}
 						continue
 					}
 					return err
@@ -195,29 +257,39 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 				} else {
 					table.Rows = append(table.Rows, tb.Rows...)
 				}
+				if len(tb.Rows) == 1 {
+					// A watch of one named object starts after the version shown.
+					lastRV = kube.MetaOf(tb.Rows[0]).ResourceVersion
+				}
 			}
+		}
+		if table != nil && len(table.ColumnDefinitions) > 0 {
+			columns = table.ColumnDefinitions
 		}
 		if table == nil || len(table.Rows) == 0 {
 			continue
 		}
-		topts := printers.TableOptions{
-			Wide:          wide,
-			NoHeaders:     opts.NoHeaders,
-			WithNamespace: opts.AllNamespaces && t.Resource.Namespaced,
-			ShowLabels:    opts.ShowLabels,
+		if opts.SortBy != "" {
+			if err := sortRows(table.Rows, opts.SortBy); err != nil {
+				return err
+			}
 		}
+		topts := tableOptions(opts, t, wide)
 		if len(targets) > 1 {
 			topts.KindPrefix = t.Resource.Qualified()
+		}
+		if opts.Watch && opts.WatchEvents {
+			topts.EventType = "ADDED"
 		}
 		if printed > 0 {
 			fmt.Fprintln(opts.IO.Out)
 		}
-		if err := printTable(opts.IO.Out, table, topts); err != nil {
+		if err := printTable(opts.IO.Out, aligned, table, topts); err != nil {
 			return err
 		}
 		printed++
 	}
-	if printed == 0 && len(failures) == 0 && !opts.Watch {
+	if printed == 0 && len(failures) == 0 && !opts.Watch && !(opts.IgnoreNotFound && hasNames(targets)) {
 		fmt.Fprintln(opts.IO.ErrOut, noResources(targets, ns, opts.AllNamespaces))
 	}
 	if opts.Watch && len(failures) == 0 {
@@ -226,23 +298,36 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 		if len(t.Names) == 1 {
 			name = t.Names[0]
 		}
-		topts := printers.TableOptions{
-			Wide: wide, NoHeaders: true, WithNamespace: opts.AllNamespaces && t.Resource.Namespaced, ShowLabels: opts.ShowLabels,
+		if opts.WatchOnly {
+			// Only what changes from now: a watch without a resource version
+			// would start with every existing object.
+			sc := ns
+			if len(scopes[0].Namespaces) == 1 {
+				sc = scopes[0].Namespaces[0]
+			}
+			rv, err := client.ResourceVersion(ctx, t.Resource, sc, lo)
+			if err != nil {
+				return err
+			}
+			lastRV = rv
 		}
 		headerDone := printed > 0 || opts.NoHeaders
 		err := client.WatchTable(ctx, t.Resource, ns, name, lastRV, lo, func(ev kube.TableEvent) error {
-			o := topts
+			if len(ev.Object.ColumnDefinitions) == 0 {
+				ev.Object.ColumnDefinitions = columns
+			} else {
+				columns = ev.Object.ColumnDefinitions
+			}
+			o := tableOptions(opts, t, wide)
+			o.NoHeaders = headerDone
 			if opts.WatchEvents {
 				o.EventType = ev.Type
 			}
 			if ev.Object.Rows = keepRows(ev.Object.Rows, scopes[0].Keep); len(ev.Object.Rows) == 0 {
 				return nil
 			}
-			if !headerDone {
-				o.NoHeaders = false
-				headerDone = true
-			}
-			return printTable(opts.IO.Out, &ev.Object, o)
+			headerDone = true
+			return printTable(opts.IO.Out, aligned, &ev.Object, o)
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
@@ -252,12 +337,25 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 	return errs.Join(failures)
 }
 
-func printTable(w io.Writer, t *metav1.Table, o printers.TableOptions) error {
+func tableOptions(opts *Options, t kube.Target, wide bool) printers.TableOptions {
+	return printers.TableOptions{
+		Wide:          wide,
+		NoHeaders:     opts.NoHeaders,
+		WithNamespace: opts.AllNamespaces && t.Resource.Namespaced,
+		ShowLabels:    opts.ShowLabels,
+		LabelColumns:  opts.LabelColumns,
+	}
+}
+
+func printTable(w io.Writer, aligned *printers.Aligned, t *metav1.Table, o printers.TableOptions) error {
 	header, rows := printers.TableRows(t, o,
 		func(r metav1.TableRow) string { return kube.MetaOf(r).Namespace },
 		kube.LabelsOf)
 	if o.NoHeaders {
 		header = nil
+	}
+	if aligned != nil {
+		return aligned.Print(header, rows)
 	}
 	return printers.Print(w, header, rows)
 }
@@ -270,7 +368,7 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 }
 
 func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
-	if _, isName := p.(*cliprinters.NamePrinter); isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) {
+	if _, isName := p.(*cliprinters.NamePrinter); isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) && opts.SortBy == "" {
 		return getNames(ctx, opts, client, targets, scopes, lo)
 	}
 	var items []unstructured.Unstructured
@@ -292,12 +390,19 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 			o, err := client.Get(ctx, t.Resource, ns, name)
 			if err != nil {
 				if apierrors.IsNotFound(err) {
-					failures = append(failures, err)
+					if !opts.IgnoreNotFound {
+						failures = append(failures, err)
+					}
 					continue
 				}
 				return err
 			}
 			items = append(items, *o)
+		}
+	}
+	if opts.SortBy != "" {
+		if err := sortItems(items, opts.SortBy); err != nil {
+			return err
 		}
 	}
 	if !opts.WatchOnly {
@@ -399,4 +504,57 @@ func objectPrinter(output string) (cliprinters.ResourcePrinter, error) {
 		return nil, errs.WithKind(errs.KindUsage, err)
 	}
 	return p, nil
+}
+
+// getCustom prints -o custom-columns from whole objects.
+func getCustom(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, cols []column) error {
+	if opts.Watch {
+		return errs.UsageErrorf("-o custom-columns cannot be combined with --watch")
+	}
+	var items []unstructured.Unstructured
+	var failures []error
+	for i, t := range targets {
+		if len(t.Names) == 0 {
+			l, err := scopes[i].List(ctx, client, t.Resource, lo)
+			if err != nil {
+				return err
+			}
+			items = append(items, l...)
+			continue
+		}
+		for _, name := range t.Names {
+			o, err := client.Get(ctx, t.Resource, ns, name)
+			if err != nil {
+				if apierrors.IsNotFound(err) {
+					if !opts.IgnoreNotFound {
+						failures = append(failures, err)
+					}
+					continue
+				}
+				return err
+			}
+			items = append(items, *o)
+		}
+	}
+	if opts.SortBy != "" {
+		if err := sortItems(items, opts.SortBy); err != nil {
+			return err
+		}
+	}
+	if len(items) == 0 && len(failures) == 0 {
+		if !(opts.IgnoreNotFound && hasNames(targets)) {
+			fmt.Fprintln(opts.IO.ErrOut, noResources(targets, ns, opts.AllNamespaces))
+		}
+		return nil
+	}
+	header, rows := customRows(cols, items)
+	if opts.NoHeaders {
+		header = nil
+	}
+	if len(rows) > 0 {
+		if err := printers.Print(opts.IO.Out, header, rows); err != nil {
+			return err
+		}
+	}
+	return errs.Join(failures)
 }

@@ -26,9 +26,11 @@ import (
 type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
-	Authorize  cmdutil.AuthorizeFunc
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
+	Output    func() (string, error)
+	Authorize cmdutil.AuthorizeFunc
 
 	// Annotate: annotations instead of labels.
 	Annotate        bool
@@ -53,7 +55,7 @@ func NewCmdAnnotate(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 }
 
 func newCmd(f *cmdutil.Factory, runF func(*Options) error, annotate bool) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Output: f.OutputFormat(),
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Output: f.OutputFormat(),
 		Authorize: f.Authorize, Annotate: annotate}
 	w := words(annotate)
 	cmd := &cobra.Command{
@@ -176,7 +178,7 @@ func labelRun(ctx context.Context, o *Options) error {
 	if o.List {
 		verb = "get"
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, verb, o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, verb, o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if r.GVR.Resource == "events" {
 			return errs.UsageErrorf("kgate does not %s events", w.verb)
 		}

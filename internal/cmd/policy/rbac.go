@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
@@ -35,6 +37,10 @@ type RBACOptions struct {
 	// RBAC is a cluster administrator's job, done with their own rights.
 	RESTConfig func() (*rest.Config, error)
 
+	// Served lists the cluster's namespaced resources (discovery through
+	// RESTConfig), so that the roles cover its custom resources.
+	Served func() ([]gateway.Served, error)
+
 	// File is a policy file to render instead of the policy in effect.
 	File  string
 	Apply bool
@@ -47,14 +53,17 @@ func NewCmdRBAC(f *cmdutil.Factory, runF func(context.Context, *RBACOptions) err
 	if f.KubeFlags != nil {
 		opts.RESTConfig = f.KubeFlags.ToRESTConfig
 	}
+	opts.Served = func() ([]gateway.Served, error) { return servedResources(opts.RESTConfig) }
 	cmd := &cobra.Command{
 		Use:   "rbac [FILE]",
 		Short: "Render the policy as Kubernetes RBAC, or apply it",
 		Long: `Render the policy as RBAC, so that the cluster itself refuses what the policy
 refuses, even if a request got past the gateway: ClusterRoles kgate-guest (read
-everything a project's workloads consist of, but not Secrets) and kgate-admin
-(also Secrets, exec, attach, port-forward, scale, and changes to workloads; not
-RBAC objects, quotas, the namespace itself or service account tokens); in
+every namespaced resource the cluster serves, custom resources included, but
+not Secrets and the other kinds the policy's sensitiveKinds names) and
+kgate-admin (also the sensitive kinds, exec, attach, port-forward, scale, and
+changes to workloads and custom resources; not RBAC objects, quotas, the
+namespace itself or service account tokens); in
 every namespace of a project, RoleBindings kgate-guest and kgate-admin of the
 project's guests and admins (a namespace in several projects gets the members
 of all); and a ClusterRoleBinding kgate-super-admins of kgate-admin to the
@@ -65,6 +74,11 @@ RBAC has no namespace patterns: a glob such as "search-*" is rendered for the
 cluster's namespaces that match it now, so run this again (with --apply, from
 a CronJob or your deploy pipeline) when namespaces are created. Exact names are
 rendered whether or not the namespace exists; --apply skips missing ones.
+
+The roles list the cluster's resources as its discovery shows them now (through
+your kubeconfig): after installing a CRD, run it again (kgate policy rbac
+--apply) so that the new kind is covered. Without a reachable cluster the roles
+cover the built-in groups only.
 
 Without --apply it prints YAML (or -o json) for review or GitOps. With --apply
 it server-side applies everything (field manager "kgate") and deletes the
@@ -141,7 +155,18 @@ func rbacRun(ctx context.Context, opts *RBACOptions) error {
 			existing = append(existing, n.Name)
 		}
 	}
-	r := gateway.RenderRBAC(pol, existing)
+	var served []gateway.Served
+	if opts.Served != nil && opts.RESTConfig != nil {
+		if served, err = opts.Served(); err != nil {
+			if opts.Apply {
+				return fmt.Errorf("discovering the cluster's resources: %w", err)
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "note: the cluster's resources could not be discovered (%v); the roles cover the built-in groups only\n", err)
+		} else {
+			fmt.Fprintf(opts.IO.ErrOut, "note: rendered for the %d namespaced resources the cluster serves now; after installing a CRD, run `kgate policy rbac --apply` again\n", len(served))
+		}
+	}
+	r := gateway.RenderRBACFor(pol, existing, served)
 	for _, g := range r.UnmatchedGlobs {
 		fmt.Fprintf(opts.IO.ErrOut, "note: project %s matches no namespace in the cluster yet; nothing is bound for it\n", g)
 	}
@@ -270,4 +295,35 @@ func applyRBAC(ctx context.Context, opts *RBACOptions, cs kubernetes.Interface, 
 		fmt.Fprintf(opts.IO.Out, "clusterrolebinding.rbac.authorization.k8s.io/%s deleted\n", crb.Name)
 	}
 	return nil
+}
+
+// servedResources lists the namespaced resources the cluster serves, at
+// their preferred versions.
+func servedResources(restConfig func() (*rest.Config, error)) ([]gateway.Served, error) {
+	if restConfig == nil {
+		return nil, fmt.Errorf("no kubeconfig")
+	}
+	rc, err := restConfig()
+	if err != nil {
+		return nil, err
+	}
+	d, err := discovery.NewDiscoveryClientForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := d.ServerPreferredNamespacedResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, err
+	}
+	var out []gateway.Served
+	for _, l := range lists {
+		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
+		if perr != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			out = append(out, gateway.Served{Group: gv.Group, Resource: r.Name})
+		}
+	}
+	return out, nil
 }

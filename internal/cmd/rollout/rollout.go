@@ -226,7 +226,7 @@ func rolloutRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	allowed := kinds(o.Action)
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, nil, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if !slices.Contains(allowed, r.GVR.Resource) {
 			return errs.UsageErrorf("rollout %s handles %s, not %s", o.Action, strings.Join(allowed, ", "), r.GVR.Resource)
 		}

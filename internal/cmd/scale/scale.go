@@ -21,9 +21,11 @@ import (
 type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
-	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
-	Authorize  cmdutil.AuthorizeFunc
+	// Kinds resolves TYPE; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Namespace func() (string, bool, error)
+	Output    func() (string, error)
+	Authorize cmdutil.AuthorizeFunc
 
 	Args            []string
 	Selector        string
@@ -39,7 +41,7 @@ type Options struct {
 
 // NewCmdScale returns `kgate scale`; runF replaces the run step in tests.
 func NewCmdScale(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize, Poll: 500 * time.Millisecond}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Authorize: f.Authorize, Poll: 500 * time.Millisecond}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "scale (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) --replicas=N",
@@ -115,7 +117,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, "scale", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, "scale", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
 		if !kube.Scalable(r) {
 			return errs.UsageErrorf("kgate scales deployments, statefulsets and replicasets, not %s", r.GVR.Resource)
 		}

@@ -165,7 +165,7 @@ func topRun(ctx context.Context, o *Options) error {
 		ctx, err = o.Access.Authorize(ctx, policy.Request{Verb: policy.VerbGet, Resource: ResourcePodMetrics, Namespace: ns, Name: o.Name})
 		scope.Namespaces = []string{ns}
 	} else {
-		ctx, scope, err = o.Access.List(ctx, policy.VerbList, ResourcePodMetrics, ns, true, o.AllNamespaces)
+		ctx, scope, err = o.Access.List(ctx, policy.Request{Verb: policy.VerbList, Resource: ResourcePodMetrics, Namespace: ns}, o.AllNamespaces)
 	}
 	if err != nil {
 		return err
