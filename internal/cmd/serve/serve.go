@@ -171,6 +171,10 @@ func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
 	dur("read-header-timeout", &o.ReadHeaderTimeout, s.ReadHeaderTimeout)
 	dur("idle-timeout", &o.IdleTimeout, s.IdleTimeout)
 	dur("request-body-timeout", &o.RequestBodyTimeout, s.RequestBodyTimeout)
+	dur("stream-recheck", &o.StreamRecheck, s.StreamRecheck)
+	if !fs.Changed("web-console") {
+		o.WebConsole = s.WebConsole
+	}
 	if !fs.Changed("login-failure-limit") && s.LoginFailureLimit > 0 {
 		o.LoginFailureLimit = s.LoginFailureLimit
 	}
