@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -68,7 +71,13 @@ func newBrowser(t *testing.T, g *gw) *browser {
 			t.Logf("browser console.%s: %s", e.Type, strings.Join(parts, " "))
 		}
 	})
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+	// Every Content-Security-Policy violation is recorded for cspClean.
+	watchCSP := chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := page.AddScriptToEvaluateOnNewDocument(`window.__csp = [];
+			document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`).Do(ctx)
+		return err
+	})
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(1280, 800), watchCSP); err != nil {
 		cancel()
 		cancelA()
 		t.Fatalf("starting chromium: %v", err)
@@ -114,6 +123,16 @@ func (b *browser) waitText(sel string, re *regexp.Regexp, d time.Duration) strin
 	b.shot("failure")
 	b.t.Fatalf("%s never matched %s; it says:\n%s", sel, re, s)
 	return ""
+}
+
+// cspClean fails the test if the page broke its Content-Security-Policy.
+func (b *browser) cspClean() {
+	b.t.Helper()
+	var v []string
+	b.eval(`window.__csp || []`, &v)
+	if len(v) > 0 {
+		b.t.Errorf("Content-Security-Policy violations: %q", v)
+	}
 }
 
 func (b *browser) exists(sel string) bool {
@@ -169,6 +188,17 @@ func (b *browser) loginOK(name string) {
 	b.t.Helper()
 	b.login(name, Password(b.t, name))
 	b.run(chromedp.WaitVisible("#namespaces ul", chromedp.ByQuery))
+}
+
+// typeLine types text into the terminal as the browser's text input does,
+// then Enter.
+func (b *browser) typeLine(text string) {
+	b.t.Helper()
+	b.run(chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery), insertText(text), chromedp.KeyEvent(kb.Enter))
+}
+
+func insertText(text string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error { return input.InsertText(text).Do(ctx) })
 }
 
 func (b *browser) open(hash string) {
@@ -289,6 +319,12 @@ func TestConsoleGuest(t *testing.T) {
 	b.waitText("#pods", regexp.MustCompile(regexp.QuoteMeta(pod)+`\s+\d/\d\s+Running`), 15*time.Second)
 	b.waitText("#watch-state", regexp.MustCompile(`live`), 10*time.Second)
 	b.shot("pods")
+	// Dark by the system setting, and a narrow screen.
+	b.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.EmulateViewport(760, 700))
+	b.shot("pods-dark-narrow")
+	b.run(emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+		chromedp.EmulateViewport(1280, 800))
 	extra := "console-watch-" + randomSuffix(t)
 	MustKubectl(t, "run", extra, "-n", "payments", "--image=busybox", "--restart=Never", "--overrides",
 		`{"spec":{"nodeSelector":{"type":"kwok"},"tolerations":[{"operator":"Exists"}]}}`)
@@ -339,6 +375,7 @@ func TestConsoleGuest(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('#log-container').dispatchEvent(new Event('change'))`, nil))
 	b.waitText("#log", regexp.MustCompile(`/sidecar line`), 15*time.Second)
 	b.shot("logs")
+	b.cspClean()
 
 	// The terminal page, asked for by URL: the policy's reason.
 	b.open("#/ns/payments/pod/" + pod + "/terminal")
@@ -391,23 +428,27 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	b.run(chromedp.WaitVisible("#tab-terminal", chromedp.ByQuery), chromedp.Click("#tab-terminal", chromedp.ByQuery))
 	b.waitText("#term-status", regexp.MustCompile(`connected: sh in app`), 15*time.Second)
 	screen := "#terminal .xterm-rows"
-	b.run(chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery), chromedp.KeyEvent("echo $((6*7))"+kb.Enter))
+	b.typeLine("echo $((6*7))")
 	b.waitText(screen, regexp.MustCompile(`(?m)^42\s*$`), 10*time.Second)
 	b.shot("terminal-42")
+	b.cspClean()
 
 	// Keystroke to echo on the screen, in the page: from the keydown to the
 	// screen's change.
 	b.eval(`(() => {
 		window.__lat = []; let t0 = 0;
-		document.querySelector('.xterm-helper-textarea').addEventListener('keydown', () => { t0 = performance.now(); }, true);
+		const ta = document.querySelector('.xterm-helper-textarea');
+		for (const ev of ['keydown', 'beforeinput']) ta.addEventListener(ev, () => { if (!t0) t0 = performance.now(); }, true);
 		new MutationObserver(() => { if (t0) { window.__lat.push(performance.now() - t0); t0 = 0; } })
 			.observe(document.querySelector('#terminal .xterm-rows'), { subtree: true, childList: true, characterData: true });
 		return true; })()`, nil)
-	b.run(chromedp.KeyEvent(": "))
+	b.run(insertText(": "))
+	time.Sleep(200 * time.Millisecond)
+	b.eval(`window.__lat = []`, nil)
 	for i := 0; i < 40; i++ {
 		var n int
 		b.eval(`window.__lat.length`, &n)
-		b.run(chromedp.KeyEvent("x"))
+		b.run(insertText("x"))
 		for j := 0; j < 100; j++ {
 			var m int
 			b.eval(`window.__lat.length`, &m)
@@ -432,12 +473,15 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	}
 
 	// stty size follows the window.
+	sizes := 0
 	sttySize := func() (int, int) {
-		b.run(chromedp.KeyEvent("clear; stty size" + kb.Enter))
-		s := b.waitText(screen, regexp.MustCompile(`(?m)^\d+ \d+\s*$`), 10*time.Second)
-		m := regexp.MustCompile(`(?m)^(\d+) (\d+)\s*$`).FindAllStringSubmatch(s, -1)
-		r, _ := strconv.Atoi(m[len(m)-1][1])
-		c, _ := strconv.Atoi(m[len(m)-1][2])
+		sizes++
+		tag := fmt.Sprintf("size%d:", sizes)
+		b.typeLine("clear; echo " + tag + " $(stty size)")
+		re := regexp.MustCompile(`(?m)^` + tag + ` (\d+) (\d+)\s*$`)
+		m := re.FindStringSubmatch(b.waitText(screen, re, 10*time.Second))
+		r, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
 		return r, c
 	}
 	rows1, cols1 := sttySize()
@@ -457,7 +501,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	b.run(chromedp.EmulateViewport(1280, 800))
 
 	// exit 3: the exit code, on the page and in the audit line.
-	b.run(chromedp.KeyEvent("exit 3" + kb.Enter))
+	b.typeLine("exit 3")
 	b.waitText("#term-status", regexp.MustCompile(`exited with code 3`), 10*time.Second)
 	b.shot("terminal-exit")
 	var line map[string]any
@@ -486,7 +530,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	// Reconnect: a new session.
 	b.run(chromedp.Click("#term-connect", chromedp.ByQuery))
 	b.waitText("#term-status", regexp.MustCompile(`connected`), 15*time.Second)
-	b.run(chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery), chromedp.KeyEvent("echo re$((1+1))connected"+kb.Enter))
+	b.typeLine("echo re$((1+1))connected")
 	b.waitText(screen, regexp.MustCompile(`(?m)^re2connected\s*$`), 10*time.Second)
 
 	// bash is offered when the container has it.
@@ -498,7 +542,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 			t.Errorf("bash is on this machine (the node agent runs commands here) but the console does not offer it")
 		}
 	}
-	b.run(chromedp.KeyEvent("exit" + kb.Enter))
+	b.typeLine("exit")
 	b.waitText("#term-status", regexp.MustCompile(`exited with code 0`), 10*time.Second)
 }
 
@@ -620,7 +664,7 @@ func TestConsoleTokenExpiry(t *testing.T) {
 	start := time.Now()
 	b.open("#/ns/payments/pod/" + pod + "/terminal")
 	b.waitText("#term-status", regexp.MustCompile(`connected`), 15*time.Second)
-	b.run(chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery), chromedp.KeyEvent("echo still$((2+3))here"+kb.Enter))
+	b.typeLine("echo still$((2+3))here")
 	b.waitText("#terminal .xterm-rows", regexp.MustCompile(`(?m)^still5here\s*$`), 10*time.Second)
 	b.waitText("#term-status", regexp.MustCompile(`login expired`), 30*time.Second)
 	figure(t, "terminal ended after token expiry (12s lifetime)", time.Since(start).Seconds(), "s")

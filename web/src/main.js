@@ -10,21 +10,41 @@ import { mountTerminal } from './terminal.js';
 
 const app = document.getElementById('app');
 let me = null; // the session: user, groups, expires, projects
-let teardown = []; // what the current view must stop when it goes
 let flash = '';
 
+// A view is one page shown; what it starts (streams, timers, a terminal)
+// stops when the next route replaces it, even when it starts late (after
+// an await that outlived the view).
+function newView() {
+  const v = {
+    alive: true,
+    fns: [],
+    onLeave(fn) {
+      if (v.alive) v.fns.push(fn);
+      else fn();
+    },
+    leave() {
+      v.alive = false;
+      for (const fn of v.fns.splice(0)) {
+        try {
+          fn();
+        } catch {
+          /* ignore */
+        }
+      }
+    },
+  };
+  return v;
+}
+let view = newView();
+
 function onLeave(fn) {
-  teardown.push(fn);
+  view.onLeave(fn);
 }
 
 function leave() {
-  for (const fn of teardown.splice(0)) {
-    try {
-      fn();
-    } catch {
-      /* ignore */
-    }
-  }
+  view.leave();
+  view = newView();
 }
 
 function enc(s) {
@@ -236,6 +256,7 @@ function containerState(s) {
 }
 
 async function podView(ns, name, tab) {
+  const v = view;
   const body = h('div', { id: 'tab-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
   page(`${name} (${ns})`,
@@ -264,14 +285,14 @@ async function podView(ns, name, tab) {
     tabs.append(h('span', { class: 'muted no-terminal', id: 'no-terminal', title: acc.exec.reason }, `No terminal: you are ${acc.role === 'none' ? 'not a member' : 'a ' + acc.role} here`));
   }
   const containers = (pod.spec.containers || []).map((c) => c.name);
-  if (tab === 'logs') return logsTab(body, ns, name, containers);
+  if (!v.alive) return;
+  if (tab === 'logs') return logsTab(body, ns, name, containers, v);
   if (tab === 'terminal') {
     if (!acc.exec.allowed) {
       clear(body).append(errorBox(acc.exec.reason, 'terminal-refused'));
       return;
     }
-    const stop = mountTerminal(body, { namespace: ns, pod: name, containers, onEnded: () => {} });
-    onLeave(stop);
+    v.onLeave(mountTerminal(body, { namespace: ns, pod: name, containers }));
     return;
   }
   detailsTab(body, ns, pod);
@@ -318,7 +339,7 @@ async function detailsTab(body, ns, pod) {
   }
 }
 
-function logsTab(body, ns, name, containers) {
+function logsTab(body, ns, name, containers, v) {
   const container = h('select', { id: 'log-container', 'aria-label': 'Container' }, containers.map((c) => h('option', { value: c }, c)));
   const follow = h('input', { id: 'log-follow', type: 'checkbox', checked: true });
   const since = h('select', { id: 'log-since', 'aria-label': 'Since' },
@@ -436,7 +457,7 @@ function logsTab(body, ns, name, containers) {
   for (const el of [container, follow, since, tail]) el.addEventListener('change', start);
   search.addEventListener('input', rerender);
   onlyMatches.addEventListener('change', rerender);
-  onLeave(() => ctl && ctl.abort());
+  v.onLeave(() => ctl && ctl.abort());
   start();
 }
 
