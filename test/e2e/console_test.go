@@ -44,6 +44,12 @@ func newBrowser(t *testing.T, g *gw) *browser {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run `make deps` (Debian's chromium)", chromiumPath)
 	}
+	// A fresh profile, removed once the browser is gone (t.TempDir's
+	// cleanup can run while Chromium still writes to it).
+	profile, err := os.MkdirTemp("", "kgate-console-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -54,7 +60,7 @@ func newBrowser(t *testing.T, g *gw) *browser {
 		chromedp.Flag("no-default-browser-check", true),
 		// The gateway's certificate is from the test's own CA.
 		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -82,7 +88,16 @@ func newBrowser(t *testing.T, g *gw) *browser {
 		cancelA()
 		t.Fatalf("starting chromium: %v", err)
 	}
-	t.Cleanup(func() { cancel(); cancelA() })
+	t.Cleanup(func() {
+		cancel()
+		cancelA()
+		for i := 0; i < 50; i++ {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	return &browser{t: t, ctx: ctx, g: g}
 }
 
@@ -429,7 +444,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	b.waitText("#term-status", regexp.MustCompile(`connected: sh in app`), 15*time.Second)
 	screen := "#terminal .xterm-rows"
 	b.typeLine("echo $((6*7))")
-	b.waitText(screen, regexp.MustCompile(`(?m)^42\s*$`), 10*time.Second)
+	b.waitText(screen, regexp.MustCompile(`(?m)(^|\s)42\s*$`), 10*time.Second)
 	b.shot("terminal-42")
 	b.cspClean()
 
@@ -478,7 +493,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 		sizes++
 		tag := fmt.Sprintf("size%d:", sizes)
 		b.typeLine("clear; echo " + tag + " $(stty size)")
-		re := regexp.MustCompile(`(?m)^` + tag + ` (\d+) (\d+)\s*$`)
+		re := regexp.MustCompile(`(?m)(?:^|\s)` + tag + ` (\d+) (\d+)\s*$`)
 		m := re.FindStringSubmatch(b.waitText(screen, re, 10*time.Second))
 		r, _ := strconv.Atoi(m[1])
 		c, _ := strconv.Atoi(m[2])
@@ -531,7 +546,7 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	b.run(chromedp.Click("#term-connect", chromedp.ByQuery))
 	b.waitText("#term-status", regexp.MustCompile(`connected`), 15*time.Second)
 	b.typeLine("echo re$((1+1))connected")
-	b.waitText(screen, regexp.MustCompile(`(?m)^re2connected\s*$`), 10*time.Second)
+	b.waitText(screen, regexp.MustCompile(`(?m)(^|\s)re2connected\s*$`), 10*time.Second)
 
 	// bash is offered when the container has it.
 	_, bashErr := exec.LookPath("bash")
@@ -665,7 +680,7 @@ func TestConsoleTokenExpiry(t *testing.T) {
 	b.open("#/ns/payments/pod/" + pod + "/terminal")
 	b.waitText("#term-status", regexp.MustCompile(`connected`), 15*time.Second)
 	b.typeLine("echo still$((2+3))here")
-	b.waitText("#terminal .xterm-rows", regexp.MustCompile(`(?m)^still5here\s*$`), 10*time.Second)
+	b.waitText("#terminal .xterm-rows", regexp.MustCompile(`(?m)(^|\s)still5here\s*$`), 10*time.Second)
 	b.waitText("#term-status", regexp.MustCompile(`login expired`), 30*time.Second)
 	figure(t, "terminal ended after token expiry (12s lifetime)", time.Since(start).Seconds(), "s")
 	b.shot("terminal-expired")
@@ -703,4 +718,41 @@ func TestConsoleLoginErrors(t *testing.T) {
 	b2.login("bob", Password(t, "bob"))
 	b2.waitText("#login-message", regexp.MustCompile(`LDAP directory\) is unavailable`), 20*time.Second)
 	b2.shot("ldap-down")
+}
+
+// TestConsolePolicyRevoked: a terminal ends when the policy in effect no
+// longer makes its user an admin (re-checked while it runs).
+func TestConsolePolicyRevoked(t *testing.T) {
+	ensureRBAC(t)
+	g := startGateway(t, gwOptions{args: []string{"--stream-recheck", "500ms"}, env: map[string]string{"KGATE_POLICY_TTL": "1s"}})
+	pod := webPod(t, Operator(t))
+	b := newBrowser(t, g)
+	b.loginOK("alice")
+	b.open("#/ns/payments/pod/" + pod + "/terminal")
+	b.waitText("#term-status", regexp.MustCompile(`connected`), 15*time.Second)
+	b.typeLine("echo before$((1+1))")
+	b.waitText("#terminal .xterm-rows", regexp.MustCompile(`(?m)(^|\s)before2\s*$`), 10*time.Second)
+	// payments-leads become guests.
+	revoked := strings.Replace(testPolicy, "admins: {groups: [payments-leads]}\n    guests: {groups: [team-payments]}",
+		"admins: {groups: [nobody]}\n    guests: {groups: [team-payments, payments-leads]}", 1)
+	if revoked == testPolicy {
+		t.Fatal("testdata/policy.yaml changed: this test's edit no longer applies")
+	}
+	writePolicy(t, g.Policy, revoked)
+	start := time.Now()
+	b.waitText("#term-status", regexp.MustCompile(`connection closed`), 15*time.Second)
+	figure(t, "terminal cut after the policy changed", time.Since(start).Seconds(), "s")
+	b.shot("terminal-revoked")
+	var line map[string]any
+	for _, l := range g.auditLines() {
+		if l["client"] == "web" && l["user"] == "alice" && l["name"] == pod && fmt.Sprint(l["command"]) == "[sh]" {
+			line = l
+		}
+	}
+	if line == nil || !strings.Contains(fmt.Sprint(line["reason"]), "the policy no longer allows it") {
+		t.Errorf("session audit line: %v", line)
+	}
+	// The page no longer offers a terminal.
+	b.open("#/ns/payments/pod/" + pod)
+	b.run(chromedp.WaitVisible("#no-terminal", chromedp.ByQuery))
 }
