@@ -24,6 +24,8 @@ const result = await build({
   sourcemap: false,
   legalComments: 'linked',
   entryNames: '[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
+  splitting: true,
   outdir: join(out, 'assets'),
   metafile: true,
   logLevel: 'warning',
@@ -32,9 +34,8 @@ const result = await build({
 let js = '';
 let css = '';
 for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (!meta.entryPoint) continue;
-  if (file.endsWith('.js')) js = basename(file);
-  if (file.endsWith('.css')) css = basename(file);
+  if (meta.entryPoint === 'src/main.js' && file.endsWith('.js')) js = basename(file);
+  if (meta.entryPoint === 'src/style.entry.css' && file.endsWith('.css')) css = basename(file);
 }
 if (!js || !css) throw new Error('the build made no JS or CSS entry');
 const html = readFileSync(join(here, 'src', 'index.html'), 'utf8').replace('%JS%', js).replace('%CSS%', css);

@@ -6,7 +6,6 @@ import * as api from './api.js';
 import { h, clear, link } from './dom.js';
 import { age, podStatus, ready, restarts, statusClass, applyWatchEvent } from './lib/format.js';
 import { logQuery, highlight, LineBuffer, downloadName } from './lib/logs.js';
-import { mountTerminal } from './terminal.js';
 
 const app = document.getElementById('app');
 let me = null; // the session: user, groups, expires, projects
@@ -292,6 +291,8 @@ async function podView(ns, name, tab) {
       clear(body).append(errorBox(acc.exec.reason, 'terminal-refused'));
       return;
     }
+    // xterm.js is loaded only for a terminal: the other pages stay light.
+    const { mountTerminal } = await import('./terminal.js');
     v.onLeave(mountTerminal(body, { namespace: ns, pod: name, containers }));
     return;
   }
