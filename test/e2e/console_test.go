@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
@@ -398,6 +399,32 @@ func TestConsoleGuest(t *testing.T) {
 	b.waitText("#log", regexp.MustCompile(`/sidecar line`), 15*time.Second)
 	b.shot("logs")
 	b.cspClean()
+	// The last 3 lines, not followed: exactly 3.
+	b.eval(`(() => {
+		const s = document.querySelector('#log-search'); s.value = ''; s.dispatchEvent(new Event('input'));
+		document.querySelector('#log-follow').checked = false;
+		const n = document.querySelector('#log-tail'); n.value = '3'; n.dispatchEvent(new Event('change'));
+		return true; })()`, nil)
+	b.waitText("#log-state", regexp.MustCompile(`end of log`), 10*time.Second)
+	if got := strings.Split(strings.TrimSpace(b.text("#log")), "\n"); len(got) != 3 || !strings.Contains(got[2], "/sidecar line") {
+		t.Errorf("--tail 3 in the page: %q", got)
+	}
+	// Download: the log as a file.
+	dl := t.TempDir()
+	b.run(cdpbrowser.SetDownloadBehavior(cdpbrowser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(dl),
+		chromedp.Click("#log-download", chromedp.ByQuery))
+	var saved []byte
+	deadline = time.Now().Add(10 * time.Second)
+	for saved == nil && time.Now().Before(deadline) {
+		files, _ := filepath.Glob(filepath.Join(dl, pod+"_sidecar_*.log"))
+		if len(files) == 1 {
+			saved, _ = os.ReadFile(files[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := strings.Count(string(saved), "/sidecar line"); n != 3 {
+		t.Errorf("the downloaded log has %d lines:\n%s", n, saved)
+	}
 
 	// The terminal page, asked for by URL: the policy's reason.
 	b.open("#/ns/payments/pod/" + pod + "/terminal")
