@@ -157,7 +157,8 @@ export function mountTerminal(root, { namespace, pod, containers, onEnded }) {
         setStatus(sock.protocol ? 'the connection closed (the gateway ended the session or the policy no longer allows it)'
           : 'the terminal could not be opened (refused by the gateway or the pod)', 'bad');
       } catch (e) {
-        setStatus('session ended: your login expired; log in again', 'bad');
+        setStatus('session ended: your login expired; ', 'bad');
+        status.append(h('a', { href: '#/login', id: 'term-login' }, 'log in again'));
         if (onEnded) onEnded(e);
       }
     };
