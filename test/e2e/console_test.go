@@ -585,6 +585,38 @@ func TestConsoleAdminTerminal(t *testing.T) {
 	b.typeLine("echo re$((1+1))connected")
 	b.waitText(screen, regexp.MustCompile(`(?m)(^|\s)re2connected\s*$`), 10*time.Second)
 
+	// Paste (Ctrl+Shift+V) from the clipboard, and copy (Ctrl+Shift+C) the
+	// selection to it.
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		b.run(cdpbrowser.SetPermission(&cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
+			cdpbrowser.PermissionSettingGranted).WithOrigin(g.URL))
+	}
+	b.eval(`navigator.clipboard.writeText('echo pas$((3+4))ted').then(() => true)`, nil)
+	b.run(chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery),
+		chromedp.KeyEvent("V", chromedp.KeyModifiers(input.ModifierCtrl, input.ModifierShift)))
+	time.Sleep(300 * time.Millisecond)
+	b.run(chromedp.KeyEvent(kb.Enter))
+	b.waitText(screen, regexp.MustCompile(`(?m)(^|\s)pas7ted\s*$`), 10*time.Second)
+	b.eval(`navigator.clipboard.writeText('').then(() => true)`, nil)
+	// A double click on the output selects the word.
+	var xy []float64
+	b.eval(`(() => {
+		const row = [...document.querySelectorAll('#terminal .xterm-rows > div')].find((d) => /^pas7ted/.test(d.innerText.trim()));
+		const r = row.getBoundingClientRect();
+		return [r.left + 5, r.top + r.height / 2]; })()`, &xy)
+	b.run(chromedp.MouseClickXY(xy[0], xy[1], chromedp.ClickCount(2)),
+		chromedp.Focus(".xterm-helper-textarea", chromedp.ByQuery),
+		chromedp.KeyEvent("C", chromedp.KeyModifiers(input.ModifierCtrl, input.ModifierShift)))
+	var copied string
+	deadline = time.Now().Add(5 * time.Second)
+	for copied != "pas7ted" && time.Now().Before(deadline) {
+		b.eval(`navigator.clipboard.readText()`, &copied)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if copied != "pas7ted" {
+		t.Errorf("Ctrl+Shift+C copied %q", copied)
+	}
+
 	// bash is offered when the container has it.
 	_, bashErr := exec.LookPath("bash")
 	if bashErr == nil {
@@ -592,6 +624,12 @@ func TestConsoleAdminTerminal(t *testing.T) {
 		b.eval(`document.querySelector('#term-shell option[value=bash]').disabled`, &disabled)
 		if disabled {
 			t.Errorf("bash is on this machine (the node agent runs commands here) but the console does not offer it")
+		} else {
+			b.eval(`(() => { const s = document.querySelector('#term-shell'); s.value = 'bash'; s.dispatchEvent(new Event('change')); return true; })()`, nil)
+			b.waitText("#term-status", regexp.MustCompile(`connected: bash in app`), 15*time.Second)
+			b.typeLine("echo bash${BASH_VERSINFO[0]}here")
+			b.waitText(screen, regexp.MustCompile(`(?m)(^|\s)bash\d+here\s*$`), 10*time.Second)
+			b.shot("terminal-bash")
 		}
 	}
 	b.typeLine("exit")

@@ -92,20 +92,20 @@ export function mountTerminal(root, { namespace, pod, containers, onEnded }) {
       fit = new FitAddon();
       term.loadAddon(fit);
       term.open(screen);
+      // Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes (Ctrl+C
+      // stays the shell's interrupt). Every event of those keys is ours.
       term.attachCustomKeyEventHandler((e) => {
-        if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
-        if (e.code === 'KeyC') {
-          const sel = term.getSelection();
-          if (sel && navigator.clipboard) navigator.clipboard.writeText(sel).catch(() => {});
-          return false;
-        }
-        if (e.code === 'KeyV') {
-          if (navigator.clipboard && navigator.clipboard.readText) {
+        if (!e.ctrlKey || !e.shiftKey || (e.code !== 'KeyC' && e.code !== 'KeyV')) return true;
+        if (e.type === 'keydown') {
+          if (e.code === 'KeyC') {
+            const sel = term.getSelection();
+            if (sel && navigator.clipboard) navigator.clipboard.writeText(sel).catch(() => {});
+          } else if (navigator.clipboard && navigator.clipboard.readText) {
             navigator.clipboard.readText().then((t) => term.paste(t)).catch(() => {});
           }
-          return false;
         }
-        return true;
+        e.preventDefault();
+        return false;
       });
       term.onData((d) => {
         if (ws && ws.readyState === WebSocket.OPEN) ws.send(ch.frame(ch.STDIN, d));
