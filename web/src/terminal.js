@@ -88,7 +88,7 @@ export function mountTerminal(root, { namespace, pod, containers, onEnded }) {
     disconnect();
     closedByUs = false;
     if (!term) {
-      term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 5000, theme: themeColors(), allowProposedApi: false });
+      term = new Terminal({ cursorBlink: true, fontSize: 14, lineHeight: 1.2, scrollback: 5000, theme: themeColors(), allowProposedApi: false });
       fit = new FitAddon();
       term.loadAddon(fit);
       term.open(screen);
