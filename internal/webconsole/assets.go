@@ -1,9 +1,14 @@
 package webconsole
 
 import (
+	"bytes"
+	"compress/gzip"
 	"embed"
 	"io/fs"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
 )
 
 // dist is the front end's production build (web/, `make build` writes it
@@ -29,22 +34,68 @@ func indexPage() ([]byte, bool) {
 	return []byte(notBuiltPage), false
 }
 
-// assetHandler serves the build's assets/ directory.
+// assetHandler serves the build's assets/ directory, gzipped for clients
+// that take it (compressed once, on first use).
 func assetHandler() http.Handler {
 	sub, err := fs.Sub(distFS(), "assets")
 	if err != nil {
 		return http.NotFoundHandler()
 	}
 	fsrv := http.FileServerFS(sub)
+	var gz sync.Map // name → []byte
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "" || r.URL.Path[len(r.URL.Path)-1] == '/' {
+		name := r.URL.Path
+		if name == "" || name[len(name)-1] == '/' {
 			http.NotFound(w, r) // no directory listings
 			return
 		}
+		h := w.Header()
 		// The names carry a content hash (web/build.mjs): cache for good.
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		fsrv.ServeHTTP(w, r)
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("Vary", "Accept-Encoding")
+		if !acceptsGzip(r) || r.Header.Get("Range") != "" || !(strings.HasSuffix(name, ".js") || strings.HasSuffix(name, ".css")) {
+			fsrv.ServeHTTP(w, r)
+			return
+		}
+		z, ok := gz.Load(name)
+		if !ok {
+			raw, err := fs.ReadFile(sub, name)
+			if err != nil {
+				fsrv.ServeHTTP(w, r) // its 404
+				return
+			}
+			var buf bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			_, _ = zw.Write(raw)
+			_ = zw.Close()
+			z, _ = gz.LoadOrStore(name, buf.Bytes())
+		}
+		b := z.([]byte)
+		ct := "text/javascript; charset=utf-8"
+		if strings.HasSuffix(name, ".css") {
+			ct = "text/css; charset=utf-8"
+		}
+		h.Set("Content-Type", ct)
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		if r.Method == http.MethodHead {
+			return
+		}
+		_, _ = w.Write(b)
 	})
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, e := range strings.Split(v, ",") {
+			name, q, _ := strings.Cut(strings.TrimSpace(e), ";")
+			if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // notBuiltPage is served at "/" by a binary built without the front end.

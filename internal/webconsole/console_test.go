@@ -499,8 +499,19 @@ func TestIndexAndAssets(t *testing.T) {
 		_, _ = zw.Write(b)
 		_ = zw.Close()
 		total += buf.Len()
-		if r := do(t, s, "GET", "/kgate/console/"+p, "", nil, nil); r.StatusCode != 200 || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") {
+		if r := do(t, s, "GET", "/kgate/console/"+p, "", map[string]string{"Accept-Encoding": "identity"}, nil); r.StatusCode != 200 ||
+			!strings.Contains(r.Header.Get("Cache-Control"), "immutable") || readAll(r) != string(b) {
 			t.Errorf("%s: %d %v", p, r.StatusCode, r.Header)
+		}
+		if strings.HasSuffix(p, ".js") || strings.HasSuffix(p, ".css") {
+			r := do(t, s, "GET", "/kgate/console/"+p, "", map[string]string{"Accept-Encoding": "br, gzip"}, nil)
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil || r.Header.Get("Content-Encoding") != "gzip" {
+				t.Fatalf("%s gzipped: %v %v", p, err, r.Header)
+			}
+			if got, _ := io.ReadAll(zr); string(got) != string(b) {
+				t.Errorf("%s: the gzipped body differs", p)
+			}
 		}
 		return nil
 	})
