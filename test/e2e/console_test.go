@@ -196,6 +196,7 @@ func figure(t *testing.T, name string, v float64, unit string) {
 func (b *browser) login(name, password string) {
 	b.t.Helper()
 	b.run(chromedp.Navigate(b.g.URL+"/#/login"), chromedp.WaitVisible("#username", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#username').value = ''; document.querySelector('#password').value = ''`, nil),
 		chromedp.SendKeys("#username", name, chromedp.ByQuery), chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Click("#login-button", chromedp.ByQuery))
 }
@@ -776,8 +777,8 @@ func TestConsoleTokenExpiry(t *testing.T) {
 	}
 }
 
-// TestConsoleLoginErrors: a wrong password, and the directory down, each
-// a clear message on the login page.
+// TestConsoleLoginErrors: a wrong password, too many of them, and the
+// directory down, each a clear message on the login page.
 func TestConsoleLoginErrors(t *testing.T) {
 	g := sharedGateway(t)
 	b := newBrowser(t, g)
@@ -787,6 +788,18 @@ func TestConsoleLoginErrors(t *testing.T) {
 	if l := g.lastAudit(map[string]string{"user": "bob", "verb": "login"}); l["decision"] != "deny" {
 		t.Errorf("audit: %v", l)
 	}
+
+	// The gateway's own login limits apply: the third failure in a row is
+	// refused before the directory is asked.
+	limited := startGateway(t, gwOptions{args: []string{"--login-failure-limit", "2", "--login-failure-window", "10m"}})
+	bl := newBrowser(t, limited)
+	for i := 0; i < 2; i++ {
+		bl.login("carol", "wrong")
+		bl.waitText("#login-message", regexp.MustCompile(`Wrong username or password`), 10*time.Second)
+	}
+	bl.login("carol", Password(t, "carol"))
+	bl.waitText("#login-message", regexp.MustCompile(`Too many failed logins\. Try again in \d+ (seconds|minutes)`), 10*time.Second)
+	bl.shot("rate-limited")
 
 	down := startGateway(t, gwOptions{env: map[string]string{"KGATE_LDAP_URLS": "ldap://" + closedPort(t)}})
 	b2 := newBrowser(t, down)

@@ -97,6 +97,10 @@ async function doLogout() {
 
 // ---- login
 
+function waitText(seconds) {
+  return seconds >= 120 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+}
+
 function loginView() {
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, autofocus: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
@@ -121,7 +125,7 @@ function loginView() {
     } catch (e) {
       msg.className = 'error';
       if (e.status === 401) msg.textContent = 'Wrong username or password.';
-      else if (e.status === 429) msg.textContent = `Too many failed logins. Try again in ${e.retryAfter || 60} seconds.`;
+      else if (e.status === 429) msg.textContent = `Too many failed logins. Try again in ${waitText(e.retryAfter || 60)}.`;
       else if (e.status === 503) msg.textContent = 'The login service (LDAP directory) is unavailable. Try again later.';
       else msg.textContent = `Login failed: ${e.message}`;
       pass.value = '';
