@@ -35,4 +35,8 @@ func TestConsoleMount(t *testing.T) {
 			t.Errorf("%s (token %v): console %v, status %d", tc.path, tc.token != "", got, resp.StatusCode)
 		}
 	}
+	// A Connection header naming another header is refused there too.
+	if resp, body := f.do(t, "GET", ConsolePrefix+"api/session", "", map[string]string{"Connection": "X-Kgate-Csrf"}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("odd Connection to the console: %d %s", resp.StatusCode, body)
+	}
 }

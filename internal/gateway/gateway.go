@@ -278,6 +278,12 @@ func (g *Gateway) Handler() http.Handler {
 	metricsHandler := g.metrics.handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.consoleRequest(r) {
+			// The console's own endpoints too: nothing but close,
+			// keep-alive and Upgrade in Connection.
+			if tok, bad := badConnectionToken(r.Header); bad {
+				writeStatus(w, http.StatusBadRequest, "BadRequest", badConnectionMessage(tok), nil)
+				return
+			}
 			g.console.ServeHTTP(w, r)
 			return
 		}
