@@ -407,6 +407,7 @@ func TestConsoleGuest(t *testing.T) {
 		const n = document.querySelector('#log-tail'); n.value = '3'; n.dispatchEvent(new Event('change'));
 		return true; })()`, nil)
 	b.waitText("#log-state", regexp.MustCompile(`end of log`), 10*time.Second)
+	b.waitText("#log-count", regexp.MustCompile(`^3 lines`), 5*time.Second)
 	if got := strings.Split(strings.TrimSpace(b.text("#log")), "\n"); len(got) != 3 || !strings.Contains(got[2], "/sidecar line") {
 		t.Errorf("--tail 3 in the page: %q", got)
 	}

@@ -425,6 +425,7 @@ function logsTab(body, ns, name, containers, v) {
         }
       }, mine.signal);
       if (mine.signal.aborted) return;
+      if (pending.length) flush(); // the last lines before the state says the end
       state.textContent = follow.checked ? 'the stream ended' : 'end of log';
       state.className = 'muted';
       if (follow.checked) {
