@@ -13,8 +13,29 @@ KGATE   := $(CURDIR)/bin/kgate
 include test/env/env.mk
 
 .PHONY: build
-build: ## Build bin/kgate
+build: web ## Build bin/kgate, with the web console embedded
 	go build -ldflags "$(LDFLAGS)" -o $(KGATE) ./cmd/kgate
+
+# The web console (web/): npm ci when the lockfile changes, then a
+# production build into internal/webconsole/dist, which go:embed takes in.
+# A plain `go build` or `go install` without it serves a page saying how to
+# build the console.
+WEB_DIST  := internal/webconsole/dist/index.html
+WEB_SRC   := $(shell find web/src -type f 2>/dev/null) web/build.mjs web/package-lock.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_DIST): web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+
+.PHONY: web
+web: $(WEB_DIST) ## Build the web console (npm ci + esbuild) for embedding
+
+.PHONY: web-test
+web-test: web/node_modules/.package-lock.json ## Unit tests of the web console's own logic (node's test runner)
+	cd web && npm test --silent
 
 .PHONY: deps
 deps: ## Install the system packages the local environment and tests need (Debian)
@@ -25,7 +46,7 @@ demo: deps build env-up ## Build everything, start the local environment and tak
 	@bash test/demo.sh
 
 .PHONY: test
-test: deps build lint check-generated unit env-tools ## Unit tests, end-to-end tests against the real local environment, a release snapshot for this platform
+test: deps build lint check-generated unit web-test env-tools ## Unit tests, end-to-end tests against the real local environment, a release snapshot for this platform
 	@bash test/e2e.sh
 	@$(MAKE) --no-print-directory release-check RELEASE_TARGETS=host
 
@@ -78,7 +99,8 @@ bench: deps build env-tools ## Side-by-side benchmarks against kubectl v1.36.3 (
 
 .PHONY: clean
 clean:
-	rm -rf bin dist
+	rm -rf bin dist web/node_modules test/artifacts
+	find internal/webconsole/dist -mindepth 1 ! -name README.md -exec rm -rf {} +
 
 .PHONY: help
 help:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh installs, from Debian's packages, what the local environment and the
 # end-to-end tests need: slapd and ldap-utils (the real directory), tmux
-# (terminal tests), zsh and bash-completion (completion tests). Nothing is installed when present.
+# (terminal tests), zsh and bash-completion (completion tests), chromium (the
+# web console's browser tests, driven headless). Nothing is installed when present.
 set -euo pipefail
 need=()
 command -v slapd >/dev/null 2>&1 || [[ -x /usr/sbin/slapd ]] || need+=(slapd)
@@ -9,6 +10,7 @@ command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 [[ -f /usr/share/bash-completion/bash_completion ]] || need+=(bash-completion)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if (( ${#need[@]} == 0 )); then exit 0; fi
 if [[ $(id -u) -ne 0 ]]; then
   sudo=sudo

@@ -69,3 +69,8 @@ for field in version commit date; do
     die "kgate version reports $field '$value': the ldflags do not reach internal/build ($out)"
 done
 log "$n archive(s) ok: $(tr -d '\n ' <<<"$out")"
+
+# The binary carries the web console's build (the before hook's `make web`),
+# not the page a binary built without it serves.
+grep -qa '/kgate/console/assets/app-' "$bin" || die "$bin has no web console build embedded (the before hook did not run make web?)"
+log "the web console is embedded"

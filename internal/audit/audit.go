@@ -43,13 +43,22 @@ type Entry struct {
 	Reason      string    `json:"reason"`
 	// Command is the command of a non-interactive exec.
 	Command []string `json:"command,omitempty"`
-	// Client is the remote address of a gateway request.
+	// Client is the remote address of a gateway request; "web" for a
+	// session of the web console, whose address is then in Remote.
 	Client string `json:"client,omitempty"`
 	// ClientAuditID is the Audit-ID a gateway request came with (the kgate
 	// CLI sends its own decision's id): it joins the CLI's audit line to
 	// the gateway's. The gateway never passes it on; the API server gets
 	// the gateway's own ID.
 	ClientAuditID string `json:"clientAuditID,omitempty"`
+	// The end of a web console terminal session: its container, when it
+	// started and ended, and the command's exit code (absent when the
+	// session was cut before the command ended).
+	Container string     `json:"container,omitempty"`
+	Start     *time.Time `json:"start,omitempty"`
+	End       *time.Time `json:"end,omitempty"`
+	ExitCode  *int       `json:"exitCode,omitempty"`
+	Remote    string     `json:"remote,omitempty"`
 }
 
 // Logger records decisions.

@@ -145,6 +145,10 @@ type Serve struct {
 	ReadHeaderTimeout  time.Duration `mapstructure:"readHeaderTimeout"`
 	IdleTimeout        time.Duration `mapstructure:"idleTimeout"`
 	RequestBodyTimeout time.Duration `mapstructure:"requestBodyTimeout"`
+	// WebConsole serves the browser console at "/"; StreamRecheck is how
+	// often its running streams are decided again.
+	WebConsole    bool          `mapstructure:"webConsole"`
+	StreamRecheck time.Duration `mapstructure:"streamRecheck"`
 }
 
 // Paths are the per-user directories kgate keeps its files in.
@@ -220,6 +224,8 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("serve.shutdownDelay", 0)
 	v.SetDefault("serve.loginFailureLimit", 5)
 	v.SetDefault("serve.loginFailureWindow", 5*time.Minute)
+	v.SetDefault("serve.webConsole", true)
+	v.SetDefault("serve.streamRecheck", 5*time.Second)
 }
 
 // Load builds the Config from flags (only those the user set win), the

@@ -95,6 +95,8 @@ type Gateway struct {
 	streams  streams
 	upstream *url.URL
 
+	console http.Handler
+
 	policy   atomic.Pointer[policycache.Loaded]
 	draining atomic.Bool
 
@@ -275,6 +277,16 @@ func (g *Gateway) RefreshPolicy(ctx context.Context, every time.Duration) {
 func (g *Gateway) Handler() http.Handler {
 	metricsHandler := g.metrics.handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.consoleRequest(r) {
+			// The console's own endpoints too: nothing but close,
+			// keep-alive and Upgrade in Connection.
+			if tok, bad := badConnectionToken(r.Header); bad {
+				writeStatus(w, http.StatusBadRequest, "BadRequest", badConnectionMessage(tok), nil)
+				return
+			}
+			g.console.ServeHTTP(w, r)
+			return
+		}
 		switch r.URL.Path {
 		case "/healthz", "/livez", "/readyz", "/metrics", LoginPath, PolicyPath:
 			// The gateway's own endpoints forward nothing, but a client has no

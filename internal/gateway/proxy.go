@@ -140,6 +140,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rec.verb = "unknown"
 	}
 	id := audit.NewID()
+	if own, ok := audit.IDFrom(r.Context()); ok {
+		// In-process callers (the web console) choose the id: it is theirs,
+		// generated the same way, never a client's.
+		id = own
+	}
 	e := audit.Entry{
 		Time: start, ID: id, ClientAuditID: clientAuditID(r.Header), Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
 		Subresource: c.req.Subresource, Name: c.req.Name, Decision: audit.Deny, Command: c.command, Client: r.RemoteAddr,

@@ -25,6 +25,7 @@ import (
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/ldapauth"
 	"github.com/kgate/kgate/internal/policycache"
+	"github.com/kgate/kgate/internal/webconsole"
 )
 
 // Options are what `kgate serve` needs.
@@ -54,6 +55,8 @@ type Options struct {
 	IdleTimeout          time.Duration
 	RequestBodyTimeout   time.Duration
 	PolicySource         string
+	WebConsole           bool
+	StreamRecheck        time.Duration
 
 	// Listening, if set, is told the address once the gateway listens (tests).
 	Listening func(net.Addr)
@@ -82,7 +85,9 @@ pod's service account; they must be allowed to impersonate users and groups
 the cluster refuses what the policy refuses, and so that impersonated users
 may do what the policy allows.
 
-It serves /healthz, /readyz and Prometheus /metrics on the same port. On
+It serves /healthz, /readyz and Prometheus /metrics on the same port, and
+the web console at / (--web-console): the same login, policy and audit, for
+a browser. On
 SIGTERM /readyz fails, new connections are refused after --shutdown-delay, and
 running requests (exec sessions, log streams) may finish within
 --shutdown-grace; then they are cut. Operational logs are JSON on stderr.
@@ -128,6 +133,8 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 	fl.DurationVar(&opts.ReadHeaderTimeout, "read-header-timeout", gateway.DefaultReadHeaderTimeout, "How long a client may take to send a request's headers (and the TLS handshake)")
 	fl.DurationVar(&opts.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "How long a kept-alive connection may sit idle between requests")
 	fl.DurationVar(&opts.RequestBodyTimeout, "request-body-timeout", gateway.DefaultRequestBodyTimeout, "How long a client may take to send a request body (login: at most 10s); never applies to exec, attach, port-forward or watches")
+	fl.BoolVar(&opts.WebConsole, "web-console", true, "Serve the web console at / (login, pods, logs, a terminal for admins)")
+	fl.DurationVar(&opts.StreamRecheck, "stream-recheck", webconsole.DefaultRecheck, "How often the web console decides running terminals, followed logs and watches again (they also end when the token expires)")
 	fl.StringVar(&opts.PolicySource, "policy", "", "Policy source: a file, an https:// URL or configmap://NAMESPACE/NAME (default: policy.source)")
 	return cmd
 }
@@ -164,6 +171,10 @@ func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
 	dur("read-header-timeout", &o.ReadHeaderTimeout, s.ReadHeaderTimeout)
 	dur("idle-timeout", &o.IdleTimeout, s.IdleTimeout)
 	dur("request-body-timeout", &o.RequestBodyTimeout, s.RequestBodyTimeout)
+	dur("stream-recheck", &o.StreamRecheck, s.StreamRecheck)
+	if !fs.Changed("web-console") {
+		o.WebConsole = s.WebConsole
+	}
 	if !fs.Changed("login-failure-limit") && s.LoginFailureLimit > 0 {
 		o.LoginFailureLimit = s.LoginFailureLimit
 	}
@@ -254,6 +265,9 @@ func serveRun(ctx context.Context, o *Options) error {
 	})
 	if err != nil {
 		return err
+	}
+	if o.WebConsole {
+		gw.SetConsole(webconsole.New(webconsole.Options{Gateway: gw, Log: lg, Recheck: o.StreamRecheck}))
 	}
 	if err := gw.LoadPolicy(ctx); err != nil {
 		return err
