@@ -115,3 +115,9 @@ func WithHint(err error, hint string) error {
 	}
 	return &Error{Kind: KindGeneric, Err: err, Hint: hint}
 }
+
+// GatewayDecisionCause is the StatusCause type the kgate gateway puts on the
+// 401 and 403 answers it decides itself (policy, lock, token). A client that
+// retries refusals after a broken stream, as a restarting API server gives
+// them, takes one with this cause as final.
+const GatewayDecisionCause = "kgate.io/GatewayDecision"

@@ -8,12 +8,23 @@ import (
 	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kgate/kgate/internal/errs"
 )
 
 // writeStatus answers with a Kubernetes Status, as the API server itself
 // would, so that kubectl and kgate print "Error from server (Forbidden): ..."
 // and map it to their exit codes.
 func writeStatus(w http.ResponseWriter, code int, reason metav1.StatusReason, msg string, details *metav1.StatusDetails) {
+	if code == http.StatusForbidden || code == http.StatusUnauthorized {
+		// The gateway's own decision (policy, lock, token), never a
+		// restarting API server's passing refusal: clients that retry
+		// after a break (logs -f) take it as final.
+		if details == nil {
+			details = &metav1.StatusDetails{}
+		}
+		details.Causes = append(details.Causes, metav1.StatusCause{Type: errs.GatewayDecisionCause, Message: "decided by the kgate gateway"})
+	}
 	st := metav1.Status{
 		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
 		Status:   metav1.StatusFailure, Message: msg, Reason: reason, Details: details, Code: int32(code),

@@ -196,6 +196,7 @@ func TestTransient(t *testing.T) {
 	mk := func(code int, reason metav1.StatusReason, details *metav1.StatusDetails) error {
 		return &apierrors.StatusError{ErrStatus: metav1.Status{Code: int32(code), Reason: reason, Details: details}}
 	}
+	gatewayDecided := &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: errs.GatewayDecisionCause}}}
 	podGone := mk(404, metav1.StatusReasonNotFound, &metav1.StatusDetails{Kind: "pods", Name: "web"})
 	for _, tc := range []struct {
 		err          error
@@ -205,6 +206,9 @@ func TestTransient(t *testing.T) {
 		{mk(401, metav1.StatusReasonUnauthorized, nil), false, false},
 		{mk(403, metav1.StatusReasonForbidden, nil), true, true},
 		{mk(403, metav1.StatusReasonForbidden, nil), false, false},
+		// The gateway's own refusal (a lock, the policy) is final even after a break.
+		{mk(403, metav1.StatusReasonForbidden, gatewayDecided), true, false},
+		{mk(401, metav1.StatusReasonUnauthorized, gatewayDecided), true, false},
 		{mk(429, metav1.StatusReasonTooManyRequests, nil), false, true},
 		{mk(500, metav1.StatusReasonInternalError, nil), false, true},
 		{mk(502, metav1.StatusReasonServiceUnavailable, nil), false, true},

@@ -359,7 +359,9 @@ func transient(err error, opened bool) bool {
 	case err == nil:
 		return true
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return opened
+		// The gateway's own decision (a lock, a revoked session, the
+		// policy) is final; an API server catching up is not.
+		return opened && !apierrors.HasStatusCause(err, metav1.CauseType(errs.GatewayDecisionCause))
 	case apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
 		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsUnexpectedServerError(err):
 		return true
