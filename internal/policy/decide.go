@@ -151,10 +151,16 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	}
 	if ns == "" || len(owners) == 0 {
 		m.Grow(256)
-		if ns == "" {
+		switch {
+		case ns == "" && (req.Name != "" || req.Resource == "namespaces"):
+			// A named object without a namespace, or a namespace itself, is
+			// cluster-scoped: there is no namespace the user left out.
+			m.action(req)
+			m.WriteString(" acts on a cluster-wide object and")
+		case ns == "":
 			m.action(req)
 			m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
-		} else {
+		default:
 			m.WriteString("namespace ")
 			m.quote(ns)
 			m.WriteString(" belongs to no project and")
@@ -256,16 +262,27 @@ func (m *msg) list(names []string) {
 // action writes what a request (lower-cased) does: "exec pods/web-1",
 // "get secrets".
 func (m *msg) action(req Request) {
-	m.WriteString(req.Verb)
+	sub := req.Subresource
+	switch {
+	case req.Verb == VerbExec && sub == "portforward":
+		// Decided as an exec, but what the user ran is a port-forward.
+		m.WriteString("port-forward")
+		sub = ""
+	case req.Verb == VerbExec && sub == "attach":
+		m.WriteString("attach")
+		sub = ""
+	default:
+		m.WriteString(req.Verb)
+	}
 	m.WriteByte(' ')
 	m.WriteString(req.Resource)
 	if req.Name != "" {
 		m.WriteByte('/')
 		m.WriteString(req.Name)
 	}
-	if req.Subresource != "" {
+	if sub != "" {
 		m.WriteString(" (")
-		m.WriteString(req.Subresource)
+		m.WriteString(sub)
 		m.WriteByte(')')
 	}
 }

@@ -281,6 +281,42 @@ func (pr *Project) DefaultNamespace() string {
 	return ""
 }
 
+// HasPattern reports whether one of the project's namespaces is a glob,
+// so that which namespaces it owns can only be told from the cluster's.
+func (pr *Project) HasPattern() bool {
+	for _, n := range pr.Namespaces {
+		if IsGlob(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// Expand returns the namespaces of the project: its exact names in the
+// policy's order, then the names of cluster (the cluster's namespaces) that
+// its patterns match, sorted, each once.
+func (pr *Project) Expand(cluster []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range pr.Namespaces {
+		if !IsGlob(n) && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	var matched []string
+	if pr.HasPattern() {
+		for _, n := range cluster {
+			if !seen[n] && pr.Matches(n) {
+				seen[n] = true
+				matched = append(matched, n)
+			}
+		}
+	}
+	slices.Sort(matched)
+	return append(out, matched...)
+}
+
 // projectsOf appends to buf the indexes of the projects that own ns, each
 // once, in name order.
 func (p *Policy) projectsOf(ns string, buf []int32) []int32 {
