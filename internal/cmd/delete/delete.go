@@ -163,8 +163,11 @@ func deleteRun(ctx context.Context, o *Options) error {
 		for _, t := range present {
 			fmt.Fprintf(o.IO.ErrOut, "  %s/%s\n", t.Resource.Qualified(), t.Name)
 		}
-		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
+		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was deleted.")
+			}
 			return err
 		}
 		if !ok {

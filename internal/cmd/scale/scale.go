@@ -133,8 +133,11 @@ func scaleRun(ctx context.Context, o *Options) error {
 		for _, t := range targets {
 			list = append(list, t.Resource.Qualified()+"/"+t.Name)
 		}
-		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns), "--yes")
+		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns), "--yes")
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was scaled.")
+			}
 			return err
 		}
 		if !ok {
