@@ -62,6 +62,10 @@ refuses --all without a selector.`,
   # in a script, and wait until the objects are gone
   kgate delete cm/settings svc/old --yes --wait`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errs.WithHint(errs.UsageErrorf("you must specify the type of resource to delete"),
+					"kgate supports: "+kube.SupportedList())
+			}
 			opts.Args = args
 			switch opts.DryRun {
 			case "none", "":

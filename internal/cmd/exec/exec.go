@@ -188,7 +188,9 @@ func execRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return errs.UsageErrorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
+		// Not a usage error: the command line was right, the pod's state is
+		// not (kubectl exits 1 here too, as for a precondition that fails).
+		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
 	}
 	warn := opts.IO.ErrOut
 	if opts.Quiet {

@@ -60,6 +60,10 @@ and a script must pass --yes.`,
   # every statefulset labelled tier=cache
   kgate scale sts -l tier=cache --replicas=2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errs.WithHint(errs.UsageErrorf("you must specify the type of resource to scale"),
+					"kgate supports: "+kube.SupportedList())
+			}
 			opts.Args = args
 			if !cmd.Flags().Changed("replicas") {
 				return errs.UsageErrorf("--replicas is required: kgate scale TYPE/NAME --replicas=N")
