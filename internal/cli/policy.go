@@ -106,9 +106,9 @@ func wirePolicy(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags) {
 
 // resolveNamespace is the namespace without -n: that of -p, else of the
 // project chosen with `kgate project use`, else the kubeconfig context's.
-// When the context names none, and the user holds no role in the
-// kubeconfig's default, the user's only project stands in; with several,
-// a refused request there says how to choose (set in *unchosen).
+// When the context names none (or "default"), and the user holds no role in
+// "default", the user's only project stands in; with several, a refused
+// request there says how to choose (set in *unchosen).
 func resolveNamespace(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags, kubeNamespace func() (string, bool, error),
 	unchosen *func(policy.Request) error) (string, bool, error) {
 	cfg, err := f.Config()
@@ -127,7 +127,9 @@ func resolveNamespace(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags, kub
 		return ns, explicit, err
 	}
 	ns, explicit, err := kubeNamespace()
-	if err != nil || explicit || contextNamespace(kf) != "" {
+	// A context's namespace is the user's choice, except "default": kubectl's
+	// own fallback, which many kubeconfigs spell out.
+	if cn := contextNamespace(kf); err != nil || explicit || cn != "" && cn != "default" {
 		return ns, explicit, err
 	}
 	// Without a session or a policy the command fails later, in its own words.

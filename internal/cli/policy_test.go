@@ -129,12 +129,24 @@ func TestNamespaceResolution(t *testing.T) {
 // namespace, a user with one project works in it; with several, a request
 // refused in "default" names them and how to pick one.
 func TestNamespaceWithoutChoice(t *testing.T) {
+	// A context that names no namespace, and one that names kubectl's own
+	// fallback, "default", are the same: no choice.
+	for _, ctxNS := range []string{"", "default"} {
+		t.Run("context namespace "+ctxNS, func(t *testing.T) { testNamespaceWithoutChoice(t, ctxNS) })
+	}
+}
+
+func testNamespaceWithoutChoice(t *testing.T, ctxNS string) {
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "policy.yaml")
 	_ = os.WriteFile(pol, []byte(nsPolicy), 0o600)
 	server, listed := namespaceServer(t, "default", "search-prod", "search-dev", "payments", "kube-system")
 	kc := filepath.Join(dir, "kubeconfig")
-	_ = os.WriteFile(kc, []byte(strings.Replace(noNSKubeconfig, "SERVER", server, 1)), 0o600)
+	k := strings.Replace(noNSKubeconfig, "SERVER", server, 1)
+	if ctxNS != "" {
+		k = strings.Replace(k, "{cluster: c, user: u}", "{cluster: c, user: u, namespace: "+ctxNS+"}", 1)
+	}
+	_ = os.WriteFile(kc, []byte(k), 0o600)
 	t.Setenv("KUBECONFIG", kc)
 
 	tests := []struct {
