@@ -203,7 +203,7 @@ Exit codes:
 
 	pf := root.PersistentFlags()
 	f.KubeFlags.AddFlags(pf)
-	pf.StringVarP(&project, "project", "p", "", "Project to work in (its first namespace is used when -n is not given)")
+	pf.StringVarP(&project, "project", "p", "", "Project to work in: its first namespace (for patterns, the first existing match) when -n is not given")
 	pf.StringVarP(&output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
 	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
 	pf.String("server", "", "URL of the kgate gateway (gateway mode; default: config key server, else the session's gateway)")
