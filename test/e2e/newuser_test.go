@@ -409,19 +409,46 @@ func TestDemo(t *testing.T) {
 // The environment's pods look like a kubelet's: every container of a running
 // pod has an ID, an image ID and a start time; exec and logs still find them.
 func TestPodsLookLikeAKubelets(t *testing.T) {
+	// A pod with an init container and a sidecar, beside the seed's.
+	y := `apiVersion: v1
+kind: Pod
+metadata: {name: kubelet-like, namespace: sandbox, labels: {kgate.dev/test: kubelet-like}}
+spec:
+  nodeSelector: {type: kwok}
+  tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]
+  initContainers:
+  - {name: setup, image: busybox:1.36}
+  - {name: shipper, image: registry.example.com/platform/log-shipper:2.1.0, restartPolicy: Always}
+  containers: [{name: main, image: registry.example.com/app:1}]
+`
+	f := filepath.Join(t.TempDir(), "pod.yaml")
+	if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	MustKubectl(t, "apply", "-f", f)
+	t.Cleanup(func() {
+		Kubectl(t, "delete", "pod", "kubelet-like", "-n", "sandbox", "--ignore-not-found", "--wait=false")
+	})
+	waitPods(t, "sandbox", "kgate.dev/test=kubelet-like", 1)
+
+	type status struct {
+		Name, Image, ImageID, ContainerID string
+		Started                           *bool
+		State                             struct {
+			Running    *struct{ StartedAt string }
+			Terminated *struct{ StartedAt, ContainerID string }
+		}
+	}
 	var list struct {
 		Items []struct {
 			Metadata struct{ Namespace, Name string }
-			Status   struct {
-				Phase             string
-				ContainerStatuses []struct {
-					Name, Image, ImageID, ContainerID string
-					Started                           *bool
-					State                             struct {
-						Running    *struct{ StartedAt string }
-						Terminated *struct{ StartedAt, ContainerID string }
-					}
-				}
+			Spec     struct {
+				InitContainers []struct{ Name, RestartPolicy string }
+			}
+			Status struct {
+				Phase                 string
+				ContainerStatuses     []status
+				InitContainerStatuses []status
 			}
 		}
 	}
@@ -439,6 +466,30 @@ func TestPodsLookLikeAKubelets(t *testing.T) {
 		pod := p.Metadata.Namespace + "/" + p.Metadata.Name
 		if p.Status.Phase == "Running" {
 			running++
+		}
+		sidecar := map[string]bool{}
+		for _, c := range p.Spec.InitContainers {
+			sidecar[c.Name] = c.RestartPolicy == "Always"
+		}
+		if len(p.Status.InitContainerStatuses) != len(p.Spec.InitContainers) {
+			t.Errorf("%s: %d init container statuses for %d init containers", pod, len(p.Status.InitContainerStatuses), len(p.Spec.InitContainers))
+		}
+		for _, c := range p.Status.InitContainerStatuses {
+			where := pod + "/" + c.Name
+			if !idRE.MatchString(c.ContainerID) || !imageRE.MatchString(c.ImageID) {
+				t.Errorf("%s: containerID %q, imageID %q", where, c.ContainerID, c.ImageID)
+			}
+			seen[c.ContainerID] = where
+			switch {
+			case sidecar[c.Name] && p.Status.Phase == "Running":
+				if c.State.Running == nil || c.State.Running.StartedAt == "" || c.Started == nil || !*c.Started {
+					t.Errorf("%s: sidecar not running: %+v", where, c)
+				}
+			case !sidecar[c.Name]:
+				if c.State.Terminated == nil || c.State.Terminated.StartedAt == "" || c.State.Terminated.ContainerID != c.ContainerID {
+					t.Errorf("%s: init container not terminated: %+v", where, c.State.Terminated)
+				}
+			}
 		}
 		for _, c := range p.Status.ContainerStatuses {
 			where := pod + "/" + c.Name
@@ -461,8 +512,11 @@ func TestPodsLookLikeAKubelets(t *testing.T) {
 			}
 		}
 	}
-	if running == 0 {
+	if running == 0 || seen[""] != "" {
 		t.Fatal("no running pods")
+	}
+	if !strings.Contains(strings.Join(mapValues(seen), " "), "sandbox/kubelet-like/setup") {
+		t.Errorf("the init container was not checked: %v", seen)
 	}
 	// The node agent still finds the containers.
 	u := Operator(t)
@@ -473,4 +527,12 @@ func TestPodsLookLikeAKubelets(t *testing.T) {
 	if l := lines(u.MustRun("logs", "-n", "payments", pod, "-c", "app", "--tail", "1").Stdout); len(l) != 1 || !strings.Contains(l[0], "/app line ") {
 		t.Errorf("logs: %q", l)
 	}
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
