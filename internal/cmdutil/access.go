@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -297,10 +298,6 @@ func (a *Access) PickNamespace(ctx context.Context, pr *policy.Project) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	if len(nss) == 0 {
-		return "", nil, errs.WithHint(errs.NotFoundErrorf("project %q has no namespace yet: no namespace of the cluster matches %s",
-			pr.Name, strings.Join(pr.Namespaces, ", ")), "Name the namespace with -n.")
-	}
 	id, err := a.Identity()
 	if err != nil {
 		return "", nil, err
@@ -309,12 +306,31 @@ func (a *Access) PickNamespace(ctx context.Context, pr *policy.Project) (string,
 	if err != nil {
 		return "", nil, err
 	}
+	if len(nss) == 0 {
+		return "", nil, NoNamespaceInProject(pol, id, pr)
+	}
 	for _, ns := range nss {
 		if pol.Visible(id, ns) {
 			return ns, nss, nil
 		}
 	}
 	return nss[0], nss, nil
+}
+
+// NoNamespaceInProject is the error for a project of patterns that matched
+// none of the cluster's namespaces: for a member, there is none yet (exit
+// 5); for a stranger, to whom a gateway lists none of them, a denial (exit 4).
+func NoNamespaceInProject(pol *policy.Policy, id policy.Identity, pr *policy.Project) error {
+	if !slices.ContainsFunc(pol.ProjectsOf(id), func(m policy.Membership) bool { return m.Project == pr.Name }) {
+		admins := strings.Join(pr.AdminList(), ", ")
+		if admins == "" {
+			admins = "none"
+		}
+		return errs.ForbiddenErrorf("user %q has no role in project %q (namespaces %s). Project admins: %s",
+			id.User, pr.Name, strings.Join(pr.Namespaces, ", "), admins)
+	}
+	return errs.WithHint(errs.NotFoundErrorf("project %q has no namespace yet: no namespace of the cluster matches %s",
+		pr.Name, strings.Join(pr.Namespaces, ", ")), "Name the namespace with -n once it exists.")
 }
 
 func (a *Access) visible() (func(string) bool, error) {

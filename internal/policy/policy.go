@@ -75,6 +75,10 @@ type Project struct {
 	admins     []string
 }
 
+// AdminList names the project's admins as denials do: users, then
+// "group NAME". The slice is shared: do not modify it.
+func (pr *Project) AdminList() []string { return pr.adminList() }
+
 func (pr *Project) adminList() []string {
 	pr.adminsOnce.Do(func() { pr.admins = memberList(pr.Admins) })
 	return pr.admins

@@ -116,6 +116,16 @@ func TestProjectOfPatterns(t *testing.T) {
 		t.Errorf("alice project use search: %s", r)
 	}
 	wantDenied(t, alice.Run("get", "pods"), `user "alice" has no role in project "search"`)
+
+	// Through a gateway, which lists a stranger none of search's namespaces:
+	// still a denial, naming the project and its admins.
+	g := sharedGateway(t)
+	gwAlice := gwUser(t, g, "alice")
+	wantDenied(t, gwAlice.Run("get", "pods", "-p", "search"), `user "alice" has no role in project "search" (namespaces search-*). Project admins: group team-search`)
+	gwDave := gwUser(t, g, "dave")
+	if got, want := names(gwDave.MustRun("get", "pods", "-p", "search", "-o", "name").Stdout), podNamesIn(t, "search-dev"); !slices.Equal(got, want) {
+		t.Errorf("dave -p search through the gateway: %v, want %v", got, want)
+	}
 }
 
 // logs --prefix=false prints a workload's lines raw, for jq and the like;

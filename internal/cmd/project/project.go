@@ -150,8 +150,7 @@ func useRun(ctx context.Context, opts *UseOptions) error {
 			ns, others = nss[0], nss[1:]
 		}
 		if ns == "" {
-			return errs.WithHint(errs.NotFoundErrorf("project %q has no namespace yet: no namespace of the cluster matches %s",
-				pr.Name, strings.Join(pr.Namespaces, ", ")), "Name one with -n once it exists.")
+			return cmdutil.NoNamespaceInProject(pol, id, pr)
 		}
 	}
 	recorded := ns

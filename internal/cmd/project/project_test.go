@@ -98,6 +98,14 @@ func TestUse(t *testing.T) {
 		!strings.Contains(err.Error(), `namespace "payments" is not one of project "search"'s`) {
 		t.Errorf("foreign namespace: %v", err)
 	}
+	// No namespace of the cluster matches (or a gateway lists a stranger
+	// none): a denial for a stranger; nothing is recorded.
+	o = opts("search", false)
+	o.Namespaces = func(context.Context, *policy.Project) ([]string, error) { return nil, nil }
+	if err := useRun(context.Background(), o); err == nil || !errors.As(err, &ke) || ke.Kind != errs.KindForbidden ||
+		!strings.Contains(err.Error(), `user "bob" has no role in project "search" (namespaces search-*)`) {
+		t.Errorf("no namespace: %v", err)
+	}
 	// -n on a project of exact names: recorded only when not the default.
 	o = opts("payments", false)
 	o.Namespace = "payments-a"
