@@ -291,10 +291,13 @@ func TestDenialNamesTypeName(t *testing.T) {
 		args []string
 		want string
 		verb string
+		sub  string
 	}{
-		{[]string{"logs", "deploy/indexer", "-n", "search-prod"}, "logs deployments/indexer needs guest", "logs"},
-		{[]string{"exec", "deploy/indexer", "-n", "search-prod", "--", "true"}, "exec deployments/indexer needs admin", "exec"},
-		{[]string{"logs", "sts/store", "-n", "search-prod"}, "logs statefulsets/store needs guest", "logs"},
+		{[]string{"logs", "deploy/indexer", "-n", "search-prod"}, "logs deployments/indexer needs guest", "logs", ""},
+		{[]string{"exec", "deploy/indexer", "-n", "search-prod", "--", "true"}, "exec deployments/indexer needs admin", "exec", ""},
+		{[]string{"logs", "sts/store", "-n", "search-prod"}, "logs statefulsets/store needs guest", "logs", ""},
+		{[]string{"attach", "deploy/indexer", "-n", "search-prod"}, "attach deployments/indexer needs admin", "exec", "attach"},
+		{[]string{"port-forward", "deploy/indexer", "8080", "-n", "search-prod"}, "port-forward deployments/indexer needs admin", "exec", "portforward"},
 	} {
 		r := alice.Run(c.args...)
 		wantDenied(t, r, `user "alice" has no role in project "search" (namespace "search-prod"); `+c.want)
@@ -304,7 +307,7 @@ func TestDenialNamesTypeName(t *testing.T) {
 		log := decisions(t, alice)
 		last := log[len(log)-1]
 		typed := strings.SplitN(c.args[1], "/", 2)[1]
-		if last.Decision != "deny" || last.Verb != c.verb || last.Name != typed || last.Resource == "pods" || last.Subresource != "" {
+		if last.Decision != "deny" || last.Verb != c.verb || last.Name != typed || last.Resource == "pods" || last.Subresource != c.sub {
 			t.Errorf("%v: audit line %+v", c.args, last)
 		}
 	}

@@ -289,6 +289,13 @@ func execRequest(r kube.Resource, ns, name string) policy.Request {
 	return req
 }
 
+// StreamRequest is the policy request of attach or port-forward
+// (subresource "attach", "portforward") to name of kind r, as typed: a
+// TYPE/NAME is asked about as that workload, not as a pod of its name.
+func StreamRequest(subresource string, r kube.Resource, ns, name string) policy.Request {
+	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Subresource: subresource, Namespace: ns, Name: name}
+}
+
 // shouldFallback reports whether a failed WebSocket exec should be tried
 // again over SPDY: when the upgrade failed or a proxy got in the way, but not
 // when the server gave its real answer (forbidden, unauthorized, not found),
