@@ -461,6 +461,15 @@ spec:
 		Kubectl(t, "delete", "pod", "kubelet-like", "-n", "sandbox", "--ignore-not-found", "--wait=false")
 	})
 	waitPods(t, "sandbox", "kgate.dev/test=kubelet-like", 1)
+	// ... and an ephemeral container, which the node agent reports.
+	MustKubectl(t, "debug", "-n", "sandbox", "kubelet-like", "--image=busybox:1.36", "-c", "dbg", "--", "true")
+	deadline := time.Now().Add(30 * time.Second)
+	for MustKubectl(t, "get", "pod", "kubelet-like", "-n", "sandbox", "-o", "jsonpath={.status.ephemeralContainerStatuses[*].name}").Stdout != "dbg" {
+		if time.Now().After(deadline) {
+			t.Fatal("the ephemeral container was never reported")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 
 	type status struct {
 		Name, Image, ImageID, ContainerID string
@@ -477,9 +486,10 @@ spec:
 				InitContainers []struct{ Name, RestartPolicy string }
 			}
 			Status struct {
-				Phase                 string
-				ContainerStatuses     []status
-				InitContainerStatuses []status
+				Phase                      string
+				ContainerStatuses          []status
+				InitContainerStatuses      []status
+				EphemeralContainerStatuses []status
 			}
 		}
 	}
@@ -522,6 +532,13 @@ spec:
 				}
 			}
 		}
+		for _, c := range p.Status.EphemeralContainerStatuses {
+			where := pod + "/" + c.Name
+			if !idRE.MatchString(c.ContainerID) || !imageRE.MatchString(c.ImageID) || c.State.Running == nil || c.State.Running.StartedAt == "" {
+				t.Errorf("%s (ephemeral): %+v", where, c)
+			}
+			seen[c.ContainerID] = where
+		}
 		for _, c := range p.Status.ContainerStatuses {
 			where := pod + "/" + c.Name
 			if !idRE.MatchString(c.ContainerID) || !imageRE.MatchString(c.ImageID) {
@@ -546,8 +563,10 @@ spec:
 	if running == 0 || seen[""] != "" {
 		t.Fatal("no running pods")
 	}
-	if !strings.Contains(strings.Join(mapValues(seen), " "), "sandbox/kubelet-like/setup") {
-		t.Errorf("the init container was not checked: %v", seen)
+	for _, c := range []string{"setup", "shipper", "main", "dbg"} {
+		if !slices.Contains(mapValues(seen), "sandbox/kubelet-like/"+c) {
+			t.Errorf("container %s of kubelet-like was not checked", c)
+		}
 	}
 	// The node agent still finds the containers.
 	u := Operator(t)
