@@ -46,7 +46,7 @@ show kgate get deploy/web svc/web -o wide
 step "describe uses kubectl's own describers, events included"
 show kgate describe deploy/web
 
-step "logs of every pod of a deployment, prefixed per pod and container (-f follows; stopped after 3s here)"
+step "logs of every pod of a deployment, prefixed per pod and container (-f follows; stopped here after 3s by SIGINT, as Ctrl-C would: exit 130)"
 show timeout --preserve-status -s INT 3 kgate logs -f deploy/web --all-containers --tail 2
 
 step "exec: the remote command's exit code becomes kgate's"
@@ -58,7 +58,13 @@ show kgate can-i exec pods -n search-prod --why
 
 step "scale, then a delete that the API server checks without doing (--dry-run=server)"
 show kgate scale deploy/web --replicas=3 --wait --timeout 60s
-show kgate scale deploy/web --replicas=2
+show kgate scale deploy/web --replicas=2 --wait --timeout 60s
+# --wait ends when the deployment counts 2 ready; the third pod may still be
+# terminating: wait until it is gone, so the list below shows the 2 that stay.
+for _ in $(seq 100); do
+  [[ "$(kgate get pods -l app=web -o name 2>/dev/null | wc -l)" -le 2 ]] && break
+  sleep 0.2
+done
 show kgate delete pod -l app=web --dry-run=server
 
 step "errors say what happened and exit with a code scripts can branch on"
@@ -74,7 +80,8 @@ ${bold}The local environment is still running.${off} Keep using it as alice:
 
   source $DEMO/env.sh
   kgate get pods -A
-  kgate login -u bob      # password bob-s3cret: a guest of payments
+  kgate login -u alice    # password ${KGATE_SLAPD_PASSWORD_ALICE:-alice-s3cret}: an admin of payments
+  kgate login -u bob      # password ${KGATE_SLAPD_PASSWORD_BOB:-bob-s3cret}: a guest of payments
 
 Stop it with:  make env-down
 EOT

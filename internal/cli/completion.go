@@ -619,8 +619,13 @@ func newCompleter(cmd *cobra.Command, f *cmdutil.Factory, pre func(*cobra.Comman
 		return bounded(ctx, f.PolicyOnly)
 	}
 	c.Namespace = func() (string, error) {
-		ns, _, err := f.Namespace()
-		return ns, err
+		// A project of patterns may need the cluster's namespaces: bounded too.
+		ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+		defer cancel()
+		return bounded(ctx, func() (string, error) {
+			ns, _, err := f.Namespace()
+			return ns, err
+		})
 	}
 	var client *kube.Client
 	c.Cluster = &apiCluster{client: func() (*kube.Client, error) {

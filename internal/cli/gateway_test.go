@@ -100,13 +100,19 @@ func TestGatewayMode(t *testing.T) {
 		"bad url":        {"http://gw.test", gwSession, "must be https://"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := gatewayFactory(t, tc.server, tc.s).RESTConfig()
+			f := gatewayFactory(t, tc.server, tc.s)
+			_, err := f.RESTConfig()
 			var ke *errs.Error
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ke) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 			if name != "bad url" && ke.Kind != errs.KindAuth {
 				t.Errorf("kind %v, want auth (exit 3)", ke.Kind)
+			}
+			// whoami reads the session: it must refuse it in the same words.
+			_, serr := f.Session()
+			if serr == nil || serr.Error() != err.Error() {
+				t.Errorf("Session(): %v, want %v", serr, err)
 			}
 		})
 	}

@@ -70,40 +70,120 @@ func wirePolicy(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags) {
 		return logger, err
 	}
 
+	// unchosen is set when the namespace is the kubeconfig's default one,
+	// which the user never chose and holds no role in.
+	var unchosen func(req policy.Request) error
 	a := &cmdutil.Authorizer{
 		Identity: func() (policy.Identity, error) { return f.Identity() },
 		Policy:   f.PolicyOnly,
 		Audit:    func() (audit.Logger, error) { return f.Audit() },
+		Unchosen: func(req policy.Request) error {
+			if unchosen == nil {
+				return nil
+			}
+			return unchosen(req)
+		},
 	}
 	f.Authorize = a.Authorize
 
 	kubeNamespace := f.Namespace
+	var nsDone bool
+	var nsVal string
+	var nsExplicit bool
+	var nsErr error
 	f.Namespace = func() (string, bool, error) {
 		if *kf.Namespace != "" {
 			return kubeNamespace()
 		}
-		cfg, err := f.Config()
-		if err != nil {
-			return "", false, err
+		// Resolving may list the cluster's namespaces: once per process.
+		if !nsDone {
+			nsVal, nsExplicit, nsErr = resolveNamespace(f, kf, kubeNamespace, &unchosen)
+			nsDone = true
 		}
-		project, explicit := cfg.Project, true
-		if project == "" {
-			explicit = false
-			if project, err = cmdutil.ReadCurrentProject(cfg.Paths.ConfigDir); err != nil {
-				return "", false, err
-			}
-		}
-		if project == "" {
-			return kubeNamespace()
-		}
-		ns, err := projectNamespace(f, project)
-		return ns, explicit, err
+		return nsVal, nsExplicit, nsErr
 	}
 }
 
-// projectNamespace is the namespace -p PROJECT selects: its first namespace
-// that is not a glob.
-func projectNamespace(f *cmdutil.Factory, name string) (string, error) {
+// resolveNamespace is the namespace without -n: that of -p, else of the
+// project chosen with `kgate project use`, else the kubeconfig context's.
+// When the context names none (or "default"), and the user holds no role in
+// "default", the user's only project stands in; with several, a refused
+// request there says how to choose (set in *unchosen).
+func resolveNamespace(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags, kubeNamespace func() (string, bool, error),
+	unchosen *func(policy.Request) error) (string, bool, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return "", false, err
+	}
+	project, explicit, chosenNS := cfg.Project, true, ""
+	if project == "" {
+		explicit = false
+		if project, chosenNS, err = cmdutil.ReadCurrent(cfg.Paths.ConfigDir); err != nil {
+			return "", false, err
+		}
+	}
+	if project != "" {
+		ns, err := projectNamespace(f, project, chosenNS)
+		return ns, explicit, err
+	}
+	ns, explicit, err := kubeNamespace()
+	// A context's namespace is the user's choice, except "default": kubectl's
+	// own fallback, which many kubeconfigs spell out.
+	if cn := contextNamespace(kf); err != nil || explicit || cn != "" && cn != "default" {
+		return ns, explicit, err
+	}
+	// Without a session or a policy the command fails later, in its own words.
+	id, err := f.Identity()
+	if err != nil {
+		return ns, false, nil
+	}
+	pol, err := f.PolicyOnly()
+	if err != nil {
+		return ns, false, nil
+	}
+	if pol.RoleIn(id, ns) > policy.RoleNone {
+		return ns, false, nil
+	}
+	mine := pol.ProjectsOf(id)
+	if len(mine) == 1 {
+		pns, err := projectNamespace(f, mine[0].Project, "")
+		return pns, false, err
+	}
+	names := make([]string, len(mine))
+	for i, m := range mine {
+		names[i] = m.Project
+	}
+	*unchosen = func(req policy.Request) error {
+		if req.Namespace != ns {
+			return nil
+		}
+		return cmdutil.NoNamespaceChosen(id.User, ns, names)
+	}
+	return ns, false, nil
+}
+
+// contextNamespace is the namespace the kubeconfig's current context names,
+// or "".
+func contextNamespace(kf *genericclioptions.ConfigFlags) string {
+	raw, err := kf.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	name := raw.CurrentContext
+	if kf.Context != nil && *kf.Context != "" {
+		name = *kf.Context
+	}
+	if c, ok := raw.Contexts[name]; ok && c != nil {
+		return c.Namespace
+	}
+	return ""
+}
+
+// projectNamespace is the namespace -p PROJECT selects: chosen (recorded by
+// `kgate project use -n`) when the project still owns it, else its first
+// namespace that is not a pattern, else the first namespace of the cluster
+// its patterns match (cmdutil.Access.PickNamespace).
+func projectNamespace(f *cmdutil.Factory, name, chosen string) (string, error) {
 	pol, err := f.PolicyOnly()
 	if err != nil {
 		return "", err
@@ -113,11 +193,14 @@ func projectNamespace(f *cmdutil.Factory, name string) (string, error) {
 		return "", errs.WithHint(errs.NotFoundErrorf("project %q is not in the policy", name),
 			"Run `kgate projects` to list yours.")
 	}
-	ns := pr.DefaultNamespace()
-	if ns == "" {
-		return "", errs.UsageErrorf("project %q has only namespace patterns (%v); name the namespace with -n", name, pr.Namespaces)
+	if chosen != "" && pr.Matches(chosen) {
+		return chosen, nil
 	}
-	return ns, nil
+	if ns := pr.DefaultNamespace(); ns != "" {
+		return ns, nil
+	}
+	ns, _, err := f.Access().PickNamespace(context.Background(), pr)
+	return ns, err
 }
 
 // configMapGetter reads configmap:// policy sources with the user's own

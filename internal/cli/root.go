@@ -143,6 +143,11 @@ func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
 		if err != nil {
 			return nil, err
 		}
+		if c.Server != "" {
+			// --server names the gateway: only a session with it will do,
+			// for whoami as for the commands that reach the cluster.
+			return gatewaySession(f)
+		}
 		return session.NewStore(c.Paths.ConfigDir).Load()
 	}
 	wireRefresh(f)
@@ -170,7 +175,18 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 logs, exec, scale, delete, rollout, events, top, port-forward, attach, cp,
 debug, label, annotate - in the projects you belong to, with the role you
 hold there. It speaks kubectl's flags and output shapes where the idea is the
-same, never prompts in a script, and exits with codes a script can branch on.`,
+same, never prompts in a script, and exits with codes a script can branch on.
+
+Exit codes:
+  0    success
+  1    any other error (e.g. a precondition that did not hold)
+  2    usage: bad flags or arguments, an unknown kind, --yes missing
+  3    not logged in, session expired, wrong credentials
+  4    forbidden: by the policy, or a 403 from the API server
+  5    not found (object, pod, container, project)
+  6    unavailable: LDAP, API server or policy source unreachable
+  130  interrupted (Ctrl-C)
+  exec passes on the remote command's own exit code, as kubectl does.`,
 		Example: `  # list the pods of your current namespace
   kgate get pods
 
@@ -201,7 +217,7 @@ same, never prompts in a script, and exits with codes a script can branch on.`,
 
 	pf := root.PersistentFlags()
 	f.KubeFlags.AddFlags(pf)
-	pf.StringVarP(&project, "project", "p", "", "Project to work in (its first namespace is used when -n is not given)")
+	pf.StringVarP(&project, "project", "p", "", "Project to work in: its first namespace (for patterns, the first existing match) when -n is not given")
 	pf.StringVarP(&output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
 	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
 	pf.String("server", "", "URL of the kgate gateway (gateway mode; default: config key server, else the session's gateway)")

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -42,4 +45,30 @@ func TestCommandTree(t *testing.T) {
 		}
 	}
 	walk(root)
+}
+
+// TestHelpListsExitCodes: kgate --help (and so man kgate) carries the exit
+// code contract, every code of it.
+func TestHelpListsExitCodes(t *testing.T) {
+	io, _, out, _ := iostreams.Test()
+	root := NewRootCmd(NewFactory(io))
+	root.SetArgs([]string{"--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	help := out.String()
+	if !strings.Contains(help, "Exit codes:") {
+		t.Fatalf("no exit codes in --help:\n%s", help)
+	}
+	for code, meaning := range map[int]string{
+		ExitOK: "success", ExitError: "any other error", ExitUsage: "usage", ExitAuth: "not logged in",
+		ExitForbidden: "forbidden", ExitNotFound: "not found", ExitUnavailable: "unavailable", ExitInterrupted: "interrupted",
+	} {
+		if !regexp.MustCompile(`(?m)^  ` + strconv.Itoa(code) + ` +` + meaning).MatchString(help) {
+			t.Errorf("--help does not list exit %d (%s)", code, meaning)
+		}
+	}
+	if !strings.Contains(help, "exec passes on the remote command's own exit code") {
+		t.Error("--help does not say exec passes the remote exit code on")
+	}
 }

@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,6 +31,10 @@ type Authorizer struct {
 	// Client names the caller in audit entries (the gateway's remote address).
 	Client string
 	Now    func() time.Time
+	// Unchosen, when set, turns a denial in a namespace the user never
+	// chose (no -n, -p, `kgate project use` or kubeconfig namespace) into
+	// an error that says how to choose one; see NoNamespaceChosen.
+	Unchosen func(req policy.Request) error
 }
 
 // Authorize implements AuthorizeFunc.
@@ -67,9 +73,32 @@ func (a *Authorizer) Authorize(ctx context.Context, req policy.Request, command 
 		return ctx, fmt.Errorf("writing the audit log: %w", err)
 	}
 	if !d.Allowed {
+		if a.Unchosen != nil {
+			if err := a.Unchosen(req); err != nil {
+				return ctx, err
+			}
+		}
 		return ctx, errs.ForbiddenErrorf("%s", d.Reason)
 	}
 	return audit.WithID(ctx, auditID), nil
+}
+
+// NoNamespaceChosen is the error for a request refused in namespace ns that
+// the user never chose: it names the user's projects and how to pick one.
+// With no project at all, it is a denial (exit 4); with several, a usage
+// error (exit 2): the namespace is missing, not refused.
+func NoNamespaceChosen(user, ns string, projects []string) error {
+	if len(projects) == 0 {
+		return errs.WithHint(errs.ForbiddenErrorf("no namespace given (the kubeconfig's is %q), and user %q holds no role in any project", ns, user),
+			"Ask a project's admins for a role; `kgate projects` lists yours.")
+	}
+	q := make([]string, len(projects))
+	for i, p := range projects {
+		q[i] = fmt.Sprintf("%q", p)
+	}
+	return errs.WithHint(errs.UsageErrorf("no namespace given (the kubeconfig's is %q, where user %q holds no role); pick one of your projects: %s",
+		ns, user, strings.Join(q, ", ")),
+		"Run `kgate project use "+projects[0]+"` to work there by default, or name the namespace with -n NAMESPACE (or the project with -p PROJECT).")
 }
 
 // Access is the policy check as commands that read lists use it.
@@ -238,6 +267,70 @@ func (a *Access) myNamespaces(ctx context.Context, pol *policy.Policy, id policy
 		}
 	}
 	return ctx, pol.NamespacesOf(id, cluster), nil
+}
+
+// ProjectNamespaces returns the namespaces of project pr (policy.Project.Expand):
+// its exact names, then the cluster's namespaces its patterns match. The
+// cluster's namespaces are listed (itself a decision) only when pr has a
+// pattern.
+func (a *Access) ProjectNamespaces(ctx context.Context, pr *policy.Project) (context.Context, []string, error) {
+	if !pr.HasPattern() {
+		return ctx, pr.Expand(nil), nil
+	}
+	ctx, err := a.Authorize(ctx, policy.Request{Verb: policy.VerbList, Resource: "namespaces"})
+	if err != nil {
+		return ctx, nil, err
+	}
+	cluster, err := a.Namespaces(ctx)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return ctx, pr.Expand(cluster), nil
+}
+
+// PickNamespace is the namespace a project stands for when no namespace is
+// named: the first of its namespaces (ProjectNamespaces) that id may see,
+// else the first at all, so that a stranger's request is decided, and
+// refused, like any other. A project whose patterns match no namespace of
+// the cluster is an error (exit 5).
+func (a *Access) PickNamespace(ctx context.Context, pr *policy.Project) (string, []string, error) {
+	_, nss, err := a.ProjectNamespaces(ctx, pr)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := a.Identity()
+	if err != nil {
+		return "", nil, err
+	}
+	pol, err := a.Policy()
+	if err != nil {
+		return "", nil, err
+	}
+	if len(nss) == 0 {
+		return "", nil, NoNamespaceInProject(pol, id, pr)
+	}
+	for _, ns := range nss {
+		if pol.Visible(id, ns) {
+			return ns, nss, nil
+		}
+	}
+	return nss[0], nss, nil
+}
+
+// NoNamespaceInProject is the error for a project of patterns that matched
+// none of the cluster's namespaces: for a member, there is none yet (exit
+// 5); for a stranger, to whom a gateway lists none of them, a denial (exit 4).
+func NoNamespaceInProject(pol *policy.Policy, id policy.Identity, pr *policy.Project) error {
+	if !slices.ContainsFunc(pol.ProjectsOf(id), func(m policy.Membership) bool { return m.Project == pr.Name }) {
+		admins := strings.Join(pr.AdminList(), ", ")
+		if admins == "" {
+			admins = "none"
+		}
+		return errs.ForbiddenErrorf("user %q has no role in project %q (namespaces %s). Project admins: %s",
+			id.User, pr.Name, strings.Join(pr.Namespaces, ", "), admins)
+	}
+	return errs.WithHint(errs.NotFoundErrorf("project %q has no namespace yet: no namespace of the cluster matches %s",
+		pr.Name, strings.Join(pr.Namespaces, ", ")), "Name the namespace with -n once it exists.")
 }
 
 func (a *Access) visible() (func(string) bool, error) {

@@ -221,3 +221,47 @@ func TestTargets(t *testing.T) {
 		t.Errorf("entries: %+v", log.entries)
 	}
 }
+
+func TestPickNamespace(t *testing.T) {
+	pol, _ := policy.Parse("policy.yaml", []byte(testPolicy))
+	search, _ := pol.ProjectByName("search")
+	payments, _ := pol.ProjectByName("payments")
+	for _, tc := range []struct {
+		name    string
+		user    string
+		cluster []string
+		pr      *policy.Project
+		want    string
+		kind    errs.Kind
+	}{
+		{"a member: the first it may see", "bob", nil, search, "search-a", -1},
+		{"a stranger: the first, for the policy to refuse", "alice", nil, search, "search-a", -1},
+		{"exact names need no cluster", "bob", []string{}, payments, "payments", -1},
+		{"a member, nothing matches yet", "bob", []string{}, search, "", errs.KindNotFound},
+		{"a stranger who sees none (a gateway's list)", "alice", []string{}, search, "", errs.KindForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acc, _, calls := fixture(t, policy.Identity{User: tc.user})
+			if tc.cluster != nil {
+				acc.Namespaces = func(context.Context) ([]string, error) { *calls = append(*calls, "list"); return tc.cluster, nil }
+			}
+			ns, _, err := acc.PickNamespace(context.Background(), tc.pr)
+			if tc.kind >= 0 {
+				var ke *errs.Error
+				if !errors.As(err, &ke) || ke.Kind != tc.kind {
+					t.Fatalf("got %q, %v; want kind %v", ns, err, tc.kind)
+				}
+				if tc.kind == errs.KindForbidden && !strings.Contains(err.Error(), `user "alice" has no role in project "search" (namespaces search-*)`) {
+					t.Errorf("denial: %v", err)
+				}
+				return
+			}
+			if err != nil || ns != tc.want {
+				t.Errorf("got %q, %v; want %q", ns, err, tc.want)
+			}
+			if tc.pr == payments && len(*calls) > 0 {
+				t.Error("the cluster was asked for a project of exact names")
+			}
+		})
+	}
+}

@@ -16,19 +16,35 @@ const CurrentProjectFile = "current-project"
 // ReadCurrentProject returns the project chosen with `kgate project use`, or
 // "" when none is.
 func ReadCurrentProject(configDir string) (string, error) {
+	name, _, err := ReadCurrent(configDir)
+	return name, err
+}
+
+// ReadCurrent returns the project chosen with `kgate project use` and the
+// namespace chosen in it ("" for the project's default one).
+func ReadCurrent(configDir string) (project, namespace string, err error) {
 	b, err := os.ReadFile(filepath.Join(configDir, CurrentProjectFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading the current project: %w", err)
+		return "", "", fmt.Errorf("reading the current project: %w", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	// The first line is the project; a second one, the namespace in it.
+	first, rest, _ := strings.Cut(string(b), "\n")
+	ns, _, _ := strings.Cut(rest, "\n")
+	return strings.TrimSpace(first), strings.TrimSpace(ns), nil
 }
 
 // WriteCurrentProject records the current project ("" forgets it), in a
 // 0600 file written atomically.
 func WriteCurrentProject(configDir, name string) error {
+	return WriteCurrent(configDir, name, "")
+}
+
+// WriteCurrent records the current project and the namespace chosen in it
+// ("" for the project's default one); an empty name forgets both.
+func WriteCurrent(configDir, name, namespace string) error {
 	path := filepath.Join(configDir, CurrentProjectFile)
 	if name == "" {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -44,7 +60,11 @@ func WriteCurrentProject(configDir, name string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(name + "\n"); err != nil {
+	content := name + "\n"
+	if namespace != "" {
+		content += namespace + "\n"
+	}
+	if _, err := tmp.WriteString(content); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -165,21 +165,24 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	}
 	if ns == "" || len(owners) == 0 {
 		m.Grow(256)
-		if ns == "" && req.ClusterScoped {
+		switch {
+		case ns == "" && req.ClusterScoped:
 			m.action(req)
 			m.WriteString(": ")
 			m.WriteString(req.Resource)
 			m.WriteString(" are cluster-scoped, and cluster-scoped kinds are reserved to super admins; user ")
-		} else {
-			if ns == "" {
-				m.action(req)
-				m.WriteString(" without a namespace (cluster-wide, or across all namespaces)")
-			} else {
-				m.WriteString("namespace ")
-				m.quote(ns)
-				m.WriteString(" belongs to no project and")
-			}
-			m.WriteString(" is reserved to super admins; user ")
+		case ns == "" && (req.Name != "" || req.Resource == "namespaces"):
+			// A named object without a namespace, or a namespace itself, is
+			// cluster-scoped: there is no namespace the user left out.
+			m.action(req)
+			m.WriteString(" acts on a cluster-wide object and is reserved to super admins; user ")
+		case ns == "":
+			m.action(req)
+			m.WriteString(" without a namespace (cluster-wide, or across all namespaces) is reserved to super admins; user ")
+		default:
+			m.WriteString("namespace ")
+			m.quote(ns)
+			m.WriteString(" belongs to no project and is reserved to super admins; user ")
 		}
 		m.quote(n.name)
 		m.WriteString(" is not one. Super admins: ")
@@ -277,7 +280,18 @@ func (m *msg) list(names []string) {
 // action writes what a request (lower-cased) does: "exec pods/web-1",
 // "get secrets".
 func (m *msg) action(req Request) {
-	m.WriteString(req.Verb)
+	sub := req.Subresource
+	switch {
+	case req.Verb == VerbExec && sub == "portforward":
+		// Decided as an exec, but what the user ran is a port-forward.
+		m.WriteString("port-forward")
+		sub = ""
+	case req.Verb == VerbExec && sub == "attach":
+		m.WriteString("attach")
+		sub = ""
+	default:
+		m.WriteString(req.Verb)
+	}
 	m.WriteByte(' ')
 	m.WriteString(req.Resource)
 	if req.Group != "" {
@@ -288,9 +302,9 @@ func (m *msg) action(req Request) {
 		m.WriteByte('/')
 		m.WriteString(req.Name)
 	}
-	if req.Subresource != "" {
+	if sub != "" {
 		m.WriteString(" (")
-		m.WriteString(req.Subresource)
+		m.WriteString(sub)
 		m.WriteByte(')')
 	}
 }

@@ -281,3 +281,64 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideWording pins the words of denials a user reads: what they ran,
+// not how it is decided.
+func TestDecideWording(t *testing.T) {
+	p := mustParse(t, basePolicy)
+	bob := Identity{User: "bob", Groups: []string{"qa"}}
+	alice := Identity{User: "alice"}
+	tests := []struct {
+		name string
+		id   Identity
+		req  Request
+		want string
+	}{
+		{"port-forward", Identity{User: "dave", Groups: []string{"qa"}},
+			Request{Verb: VerbExec, Resource: "pods", Subresource: "portforward", Namespace: "payments", Name: "web-1"},
+			`user "dave" is a guest in project "payments" (namespace "payments"); port-forward pods/web-1 needs admin. Project admins: alice, group payments-leads`},
+		{"attach", Identity{User: "dave", Groups: []string{"qa"}},
+			Request{Verb: VerbExec, Resource: "pods", Subresource: "attach", Namespace: "payments", Name: "web-1"},
+			`user "dave" is a guest in project "payments" (namespace "payments"); attach pods/web-1 needs admin. Project admins: alice, group payments-leads`},
+		{"exec keeps its words", Identity{User: "dave", Groups: []string{"qa"}},
+			Request{Verb: VerbExec, Resource: "pods", Subresource: "exec", Namespace: "payments", Name: "web-1"},
+			`exec pods/web-1 (exec) needs admin`},
+		{"delete a namespace", alice, Request{Verb: VerbDelete, Resource: "namespaces", Name: "payments"},
+			`delete namespaces/payments acts on a cluster-wide object and is reserved to super admins; user "alice" is not one. Super admins: root, group ops`},
+		{"a named cluster-scoped object", bob, Request{Verb: VerbGet, Resource: "nodes", Name: "n1"},
+			`get nodes/n1 acts on a cluster-wide object and is reserved to super admins`},
+		{"a list without a namespace keeps its words", bob, Request{Verb: VerbList, Resource: "pods"},
+			`list pods without a namespace (cluster-wide, or across all namespaces) is reserved to super admins`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Decide(tt.id, tt.req)
+			if d.Allowed || !strings.Contains(d.Reason, tt.want) {
+				t.Errorf("reason %q\n  want %q", d.Reason, tt.want)
+			}
+			if strings.Contains(d.Reason, "(portforward)") || (tt.req.Name != "" && strings.Contains(d.Reason, "without a namespace")) {
+				t.Errorf("reason %q uses the engine's words", d.Reason)
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	p := mustParse(t, basePolicy)
+	search, _ := p.ProjectByName("search")
+	shared, _ := p.ProjectByName("shared")
+	pay, _ := p.ProjectByName("payments")
+	cluster := []string{"search-prod", "default", "search-dev", "payments-staging", "shared"}
+	if got := search.Expand(cluster); !slices.Equal(got, []string{"search-dev", "search-prod"}) {
+		t.Errorf("search: %q", got)
+	}
+	if got := shared.Expand(cluster); !slices.Equal(got, []string{"shared", "payments-staging"}) {
+		t.Errorf("shared: %q", got)
+	}
+	if got := pay.Expand(nil); !slices.Equal(got, []string{"payments", "payments-staging"}) || pay.HasPattern() || !search.HasPattern() {
+		t.Errorf("payments: %q", got)
+	}
+	if got := search.Expand(nil); len(got) != 0 {
+		t.Errorf("search without the cluster: %q", got)
+	}
+}

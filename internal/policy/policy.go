@@ -75,6 +75,10 @@ type Project struct {
 	admins     []string
 }
 
+// AdminList names the project's admins as denials do: users, then
+// "group NAME". The slice is shared: do not modify it.
+func (pr *Project) AdminList() []string { return pr.adminList() }
+
 func (pr *Project) adminList() []string {
 	pr.adminsOnce.Do(func() { pr.admins = memberList(pr.Admins) })
 	return pr.admins
@@ -310,6 +314,42 @@ func (pr *Project) DefaultNamespace() string {
 		}
 	}
 	return ""
+}
+
+// HasPattern reports whether one of the project's namespaces is a glob,
+// so that which namespaces it owns can only be told from the cluster's.
+func (pr *Project) HasPattern() bool {
+	for _, n := range pr.Namespaces {
+		if IsGlob(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// Expand returns the namespaces of the project: its exact names in the
+// policy's order, then the names of cluster (the cluster's namespaces) that
+// its patterns match, sorted, each once.
+func (pr *Project) Expand(cluster []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range pr.Namespaces {
+		if !IsGlob(n) && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	var matched []string
+	if pr.HasPattern() {
+		for _, n := range cluster {
+			if !seen[n] && pr.Matches(n) {
+				seen[n] = true
+				matched = append(matched, n)
+			}
+		}
+	}
+	slices.Sort(matched)
+	return append(out, matched...)
 }
 
 // projectsOf appends to buf the indexes of the projects that own ns, each

@@ -88,7 +88,7 @@ func (st *Store) Load() (*Session, error) {
 	}
 	if now := st.now(); !now.Before(s.Expires) {
 		return nil, errs.WithHint(errs.AuthErrorf("the session of %s expired at %s (%s)",
-			s.User, s.Expires.Local().Format(time.DateTime), st.Path()), LoginHint)
+			s.User, s.Expires.Local().Format("2006-01-02 15:04:05 MST"), st.Path()), LoginHint)
 	}
 	return s, nil
 }

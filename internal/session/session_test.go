@@ -100,6 +100,10 @@ func TestExpired(t *testing.T) {
 	st.Now = func() time.Time { return t0.Add(DefaultLifetime) }
 	_, err := st.Load()
 	authErr(t, st, err, "expired", "kgate login")
+	// The time says its zone, as login and whoami do.
+	if want := sample().Expires.Local().Format("2006-01-02 15:04:05 MST"); !strings.Contains(err.Error(), "expired at "+want+" (") {
+		t.Errorf("%q does not name the expiry %q", err, want)
+	}
 	if _, err := st.Read(); err != nil {
 		t.Errorf("Read of an expired session: %v", err)
 	}

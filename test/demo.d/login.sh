@@ -6,17 +6,17 @@ if [[ -z "${KGATE_SLAPD_PASSWORD_ALICE:-}" ]]; then
   return 0
 fi
 
-# cmd_with_stdin DISPLAY INPUT CMD...: shows DISPLAY as the command line, runs CMD with INPUT on stdin.
-cmd_with_stdin() {
-  local display="$1" input="$2"
-  shift 2
-  printf '%s$ %s%s\n' "$bold" "$display" "$off"
-  printf '%s\n' "$input" | "$@" || printf '%s(exit %d)%s\n' "$dim" "$?" "$off"
+# with_input INPUT CMD...: shows and runs CMD with INPUT on stdin, written as
+# the here-string it is ($ENV_DIR/ldap.env holds the seeded passwords).
+with_input() {
+  local input="$1"
+  shift
+  printf '%s$ %s <<< %s%s\n' "$bold" "$(quote "$@")" "$(quote "$input")" "$off"
+  "$@" <<<"$input" || printf '%s(exit %d)%s\n' "$dim" "$?" "$off"
 }
 
-step "log in once with your LDAP account; scripts pipe the password in, people get a prompt"
-cmd_with_stdin 'kgate login --username alice --password-stdin < alice.password' \
-  "$KGATE_SLAPD_PASSWORD_ALICE" kgate login --username alice --password-stdin
+step "log in once with your LDAP account: alice, whose password in the local directory is $KGATE_SLAPD_PASSWORD_ALICE. Scripts pass it on stdin (--password-stdin), people get a prompt"
+with_input "$KGATE_SLAPD_PASSWORD_ALICE" kgate login --username alice --password-stdin
 
 step "who you are, your groups (from the directory), and how long the session lasts"
 show kgate whoami
@@ -25,5 +25,4 @@ step "a script can make sure the session outlives its job: less than 9h left is 
 show kgate whoami --min-ttl 9h
 
 step "a wrong password is exit 3, with the same message as an unknown user"
-cmd_with_stdin 'kgate login --username alice --password-stdin <<< not-her-password' \
-  "not-her-password" kgate login --username alice --password-stdin
+with_input not-her-password kgate login --username alice --password-stdin

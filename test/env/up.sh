@@ -224,9 +224,18 @@ start nodeagent \
 # A lease left by an earlier kwok (another random identity) would keep this
 # one off those nodes until it expires (40s): remove them first.
 kubectl_ delete leases -n kube-node-lease --all --ignore-not-found >/dev/null || fail "deleting old node leases failed" kube-apiserver
+# kwok's stages, with the project's own pod-ready and pod-complete
+# (test/env/kwok-pod-stages.yaml: container IDs, image IDs, start times as a
+# kubelet sets them) in place of kwok's. Written here, never into TOOLS_BIN:
+# that file may be shared by other checkouts.
+STAGES="$ENV_DIR/kwok-stages.yaml"
+awk -v RS='(^|\n)---[^\n]*\n' '!/\n  name: pod-(ready|complete)\n/ && NF {printf "---\n%s\n", $0}' \
+  "$TOOLS_BIN/kwok-stages.yaml" >"$STAGES.tmp" || die "reading $TOOLS_BIN/kwok-stages.yaml failed"
+{ echo "---"; cat "$KGATE_ENV_ROOT/test/env/kwok-pod-stages.yaml"; } >>"$STAGES.tmp"
+mv "$STAGES.tmp" "$STAGES"
 start kwok \
   --kubeconfig="$PKI/kwok.kubeconfig" \
-  --config="$TOOLS_BIN/kwok-stages.yaml" \
+  --config="$STAGES" \
   --manage-all-nodes=true \
   --node-ip=127.0.0.1 \
   --node-port="$NODEAGENT_PORT" \

@@ -19,7 +19,6 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
-	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/tty"
 )
 
@@ -101,7 +100,7 @@ func attachRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	if o.Authorize != nil {
-		if ctx, err = o.Authorize(ctx, policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "attach", Namespace: ns, Name: name}); err != nil {
+		if ctx, err = o.Authorize(ctx, execcmd.StreamRequest("attach", r, ns, name)); err != nil {
 			return err
 		}
 	}

@@ -1,12 +1,14 @@
 package attach
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, env string, args ...string) (*Options, error) {
@@ -36,6 +38,30 @@ func TestParse(t *testing.T) {
 		var e *errs.Error
 		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
 			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+// The policy is asked about what the user typed, and nothing is requested
+// when it refuses.
+func TestAuthorizeNamesTheTarget(t *testing.T) {
+	for target, want := range map[string]policy.Request{
+		"web-1":      {Verb: "exec", Resource: "pods", Subresource: "attach", Namespace: "payments", Name: "web-1"},
+		"deploy/web": {Verb: "exec", Resource: "deployments", Subresource: "attach", Namespace: "payments", Name: "web"},
+	} {
+		o, err := parse(t, "", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got policy.Request
+		o.Namespace = func() (string, bool, error) { return "payments", true, nil }
+		o.Authorize = func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+			got = req
+			return ctx, errs.ForbiddenErrorf("no")
+		}
+		o.KubeClient = nil // any use would panic
+		if err := attachRun(context.Background(), o); err == nil || got != want {
+			t.Errorf("%s: asked %+v (%v), want %+v", target, got, err, want)
 		}
 	}
 }

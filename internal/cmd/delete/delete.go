@@ -65,6 +65,10 @@ refuses --all without a selector.`,
   # in a script, and wait until the objects are gone
   kgate delete cm/settings svc/old --yes --wait`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errs.WithHint(errs.UsageErrorf("you must specify the type of resource to delete"),
+					"kgate supports: "+kube.SupportedList())
+			}
 			opts.Args = args
 			switch opts.DryRun {
 			case "none", "":
@@ -166,8 +170,11 @@ func deleteRun(ctx context.Context, o *Options) error {
 		for _, t := range present {
 			fmt.Fprintf(o.IO.ErrOut, "  %s/%s\n", t.Resource.Qualified(), t.Name)
 		}
-		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
+		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was deleted.")
+			}
 			return err
 		}
 		if !ok {

@@ -43,3 +43,11 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestNoArguments(t *testing.T) {
+	_, err := parse(t)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUsage || err.Error() != "you must specify the type of resource to delete" {
+		t.Fatalf("got %v", err)
+	}
+}

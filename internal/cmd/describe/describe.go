@@ -55,6 +55,10 @@ with -l.`,
   # every pod labelled app=web
   kgate describe pods -l app=web`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errs.WithHint(errs.UsageErrorf("you must specify the type of resource to describe"),
+					"kgate supports: "+kube.SupportedList())
+			}
 			opts.Args = args
 			if runF != nil {
 				return runF(opts)

@@ -49,8 +49,9 @@ type Options struct {
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
 	Executor   RemoteExecutor
-	// Authorize is the policy check; it returns the context to use for the request.
-	Authorize func(ctx context.Context, namespace, name string, command []string, interactive bool) (context.Context, error)
+	// Authorize is the policy check (cmdutil.AuthorizeFunc); it returns the
+	// context to use for the request. command is recorded in the audit log.
+	Authorize func(ctx context.Context, req policy.Request, command ...string) (context.Context, error)
 	// Terminal returns the local terminal on stdin, or nil.
 	Terminal func() *tty.Terminal
 
@@ -72,12 +73,7 @@ func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
 	}
 	if f.Authorize != nil {
-		opts.Authorize = func(ctx context.Context, ns, name string, command []string, interactive bool) (context.Context, error) {
-			req := policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "exec", Namespace: ns, Name: name}
-			if interactive {
-				// An interactive session's keystrokes are not a command to record.
-				return f.Authorize(ctx, req)
-			}
+		opts.Authorize = func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
 			return f.Authorize(ctx, req, command...)
 		}
 	}
@@ -174,7 +170,12 @@ func execRun(ctx context.Context, opts *Options) error {
 	}
 	if opts.Authorize != nil {
 		// The check names what the user typed; the pod is resolved only if allowed.
-		if ctx, err = opts.Authorize(ctx, ns, name, opts.Command, opts.Stdin || opts.TTY); err != nil {
+		var command []string
+		if !opts.Stdin && !opts.TTY {
+			// An interactive session's keystrokes are not a command to record.
+			command = opts.Command
+		}
+		if ctx, err = opts.Authorize(ctx, execRequest(r, ns, name), command...); err != nil {
 			return err
 		}
 	}
@@ -187,7 +188,9 @@ func execRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return errs.UsageErrorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
+		// Not a usage error: the command line was right, the pod's state is
+		// not (kubectl exits 1 here too, as for a precondition that fails).
+		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
 	}
 	warn := opts.IO.ErrOut
 	if opts.Quiet {
@@ -273,6 +276,24 @@ func whyEnded(ctx context.Context, err error, probe func(context.Context) error)
 		return fmt.Errorf("the exec session ended: %w", perr)
 	}
 	return err
+}
+
+// execRequest is the policy request for an exec into name of kind r: the
+// pod's exec subresource, or the workload itself for TYPE/NAME, so that a
+// denial and its audit line name what the user typed.
+func execRequest(r kube.Resource, ns, name string) policy.Request {
+	req := policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Namespace: ns, Name: name}
+	if r.GVR.Resource == "pods" {
+		req.Subresource = "exec"
+	}
+	return req
+}
+
+// StreamRequest is the policy request of attach or port-forward
+// (subresource "attach", "portforward") to name of kind r, as typed: a
+// TYPE/NAME is asked about as that workload, not as a pod of its name.
+func StreamRequest(subresource string, r kube.Resource, ns, name string) policy.Request {
+	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Subresource: subresource, Namespace: ns, Name: name}
 }
 
 // shouldFallback reports whether a failed WebSocket exec should be tried

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, env string, args ...string) (*Options, error) {
@@ -79,7 +81,7 @@ func TestDeniedBeforeAnyRequest(t *testing.T) {
 	o := &Options{
 		IO: io, Target: "web-1", Command: []string{"true"}, Transport: TransportAuto, Executor: ex,
 		Namespace: func() (string, bool, error) { return "payments", true, nil },
-		Authorize: func(ctx context.Context, ns, name string, cmd []string, interactive bool) (context.Context, error) {
+		Authorize: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
 			return ctx, errs.ForbiddenErrorf("no")
 		},
 		KubeClient: nil, // any use would panic
@@ -88,6 +90,37 @@ func TestDeniedBeforeAnyRequest(t *testing.T) {
 	var e *errs.Error
 	if !errors.As(err, &e) || e.Kind != errs.KindForbidden || ex.called {
 		t.Fatalf("err %v, executor called %v", err, ex.called)
+	}
+}
+
+// The policy is asked about what the user typed: deployments/web, not a pod
+// of that name; the command is recorded unless the session is interactive.
+func TestAuthorizeNamesTheTarget(t *testing.T) {
+	for _, tc := range []struct {
+		target      string
+		interactive bool
+		want        policy.Request
+		command     []string
+	}{
+		{"web-1", false, policy.Request{Verb: "exec", Resource: "pods", Subresource: "exec", Namespace: "payments", Name: "web-1"}, []string{"ls", "/"}},
+		{"deploy/web", false, policy.Request{Verb: "exec", Resource: "deployments", Namespace: "payments", Name: "web"}, []string{"ls", "/"}},
+		{"sts/db", true, policy.Request{Verb: "exec", Resource: "statefulsets", Namespace: "payments", Name: "db"}, nil},
+	} {
+		io, _, _, _ := iostreams.Test()
+		var got policy.Request
+		var gotCmd []string
+		o := &Options{
+			IO: io, Target: tc.target, Command: []string{"ls", "/"}, Stdin: tc.interactive, Transport: TransportAuto,
+			Namespace: func() (string, bool, error) { return "payments", true, nil },
+			Authorize: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
+				got, gotCmd = req, cmd
+				return ctx, errs.ForbiddenErrorf("no")
+			},
+		}
+		_ = execRun(context.Background(), o)
+		if got != tc.want || !slices.Equal(gotCmd, tc.command) {
+			t.Errorf("%s: asked %+v %q, want %+v %q", tc.target, got, gotCmd, tc.want, tc.command)
+		}
 	}
 }
 

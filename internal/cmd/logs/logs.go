@@ -25,21 +25,24 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	// Authorize is the policy check for reading logs in a namespace.
-	Authorize func(ctx context.Context, namespace, name string) (context.Context, error)
+	// Authorize is the policy check (cmdutil.AuthorizeFunc) for reading logs.
+	Authorize func(ctx context.Context, req policy.Request, command ...string) (context.Context, error)
 
-	Target         string
-	Selector       string
-	Container      string
-	AllContainers  bool
-	Follow         bool
-	Tail           int64
-	Since          time.Duration
-	SinceTime      string
-	Timestamps     bool
-	Previous       bool
-	LimitBytes     int64
-	Prefix         bool
+	Target        string
+	Selector      string
+	Container     string
+	AllContainers bool
+	Follow        bool
+	Tail          int64
+	Since         time.Duration
+	SinceTime     string
+	Timestamps    bool
+	Previous      bool
+	LimitBytes    int64
+	Prefix        bool
+	// PrefixSet reports whether --prefix was given: --prefix=false turns
+	// off the prefix that several streams otherwise get.
+	PrefixSet      bool
 	MaxLogRequests int
 	Color          string
 	// ResumeWindow is how long a broken follow keeps trying; zero means
@@ -54,8 +57,8 @@ type Options struct {
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config}
 	if f.Authorize != nil {
-		opts.Authorize = func(ctx context.Context, ns, name string) (context.Context, error) {
-			return f.Authorize(ctx, policy.Request{Verb: policy.VerbLogs, Resource: "pods", Subresource: "log", Namespace: ns, Name: name})
+		opts.Authorize = func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
+			return f.Authorize(ctx, req, command...)
 		}
 	}
 	cmd := &cobra.Command{
@@ -93,6 +96,7 @@ or lost.`,
 			if len(args) == 1 {
 				opts.Target = args[0]
 			}
+			opts.PrefixSet = cmd.Flags().Changed("prefix")
 			if err := opts.validate(cmd); err != nil {
 				return err
 			}
@@ -114,7 +118,7 @@ or lost.`,
 	// kubectl's -p for --previous would clash with kgate's global -p/--project.
 	fl.BoolVar(&opts.Previous, "previous", false, "The logs of the previous instance of the container")
 	fl.Int64Var(&opts.LimitBytes, "limit-bytes", 0, "Stop after this many bytes of each log")
-	fl.BoolVar(&opts.Prefix, "prefix", false, "Prefix each line with [pod/NAME/CONTAINER] (on by default for several streams)")
+	fl.BoolVar(&opts.Prefix, "prefix", false, "Prefix each line with [pod/NAME/CONTAINER] (default: on for several streams; --prefix=false prints raw lines)")
 	fl.IntVar(&opts.MaxLogRequests, "max-log-requests", 50, "The most log streams to follow at once")
 	fl.StringVar(&opts.Color, "color", "auto", "Colour the prefixes per pod: auto (on a terminal), always or never")
 	return cmd
@@ -156,6 +160,15 @@ func (o *Options) validate(cmd *cobra.Command) error {
 		return errs.UsageErrorf("--color must be auto, always or never")
 	}
 	return nil
+}
+
+// prefixFor reports whether lines of n streams are prefixed: as --prefix
+// says when given, else when there are several.
+func (o *Options) prefixFor(n int) bool {
+	if o.PrefixSet {
+		return o.Prefix
+	}
+	return n > 1
 }
 
 func (o *Options) colorOn() bool {
@@ -206,12 +219,9 @@ func logsRun(ctx context.Context, o *Options) error {
 	if o.Selector != "" {
 		name = ""
 	}
-	var r kube.Resource
+	r, _ := kube.Lookup("pods")
 	if o.Target != "" {
-		kind, n, ok := strings.Cut(o.Target, "/")
-		if !ok {
-			r, _ = kube.Lookup("pods")
-		} else {
+		if kind, n, ok := strings.Cut(o.Target, "/"); ok {
 			if r, err = kube.Lookup(kind); err != nil {
 				return err
 			}
@@ -219,7 +229,8 @@ func logsRun(ctx context.Context, o *Options) error {
 		}
 	}
 	if o.Authorize != nil {
-		if ctx, err = o.Authorize(ctx, ns, name); err != nil {
+		// The check names what the user typed; its pods are found only if allowed.
+		if ctx, err = o.Authorize(ctx, logsRequest(r, ns, name)); err != nil {
 			return err
 		}
 	}
@@ -243,7 +254,7 @@ func logsRun(ctx context.Context, o *Options) error {
 		if err != nil {
 			return err
 		}
-		prefix := o.Prefix || len(containers) > 1
+		prefix := o.prefixFor(len(containers))
 		if len(containers) == 1 && !prefix && !o.Follow {
 			return copyOne(ctx, cs, pod, containers[0], o)
 		}
@@ -260,7 +271,7 @@ func logsRun(ctx context.Context, o *Options) error {
 		}
 		selector = sel.String()
 	}
-	s := newStreamer(cs, o, out, true)
+	s := newStreamer(cs, o, out, o.prefixFor(2))
 	if o.Follow {
 		return s.follow(ctx, ns, selector)
 	}
@@ -273,6 +284,18 @@ func logsRun(ctx context.Context, o *Options) error {
 		return nil
 	}
 	return s.runPods(ctx, pods.Items)
+}
+
+// logsRequest is the policy request for the logs of name of kind r (every
+// pod of the namespace when name is empty): the pod's log subresource, or
+// the workload itself for TYPE/NAME, so that a denial and its audit line
+// name what the user typed.
+func logsRequest(r kube.Resource, ns, name string) policy.Request {
+	req := policy.Request{Verb: policy.VerbLogs, Resource: r.GVR.Resource, Namespace: ns, Name: name}
+	if r.GVR.Resource == "pods" {
+		req.Subresource = "log"
+	}
+	return req
 }
 
 // containersOf returns the containers to read of pod. explicit reports

@@ -1,12 +1,14 @@
 package logs
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
@@ -56,6 +58,62 @@ func TestUsageErrors(t *testing.T) {
 		var e *errs.Error
 		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
 			t.Errorf("%v: want a usage error, got %v", args, err)
+		}
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		streams int
+		want    bool
+	}{
+		{[]string{"deploy/web"}, 2, true},
+		{[]string{"deploy/web", "--prefix=false"}, 2, false},
+		{[]string{"-l", "app=web", "--prefix=false"}, 2, false},
+		{[]string{"web-1", "--all-containers", "--prefix=false"}, 2, false},
+		{[]string{"web-1"}, 1, false},
+		{[]string{"web-1", "--prefix"}, 1, true},
+	} {
+		o, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.prefixFor(tc.streams); got != tc.want {
+			t.Errorf("%v with %d streams: prefix %v, want %v", tc.args, tc.streams, got, tc.want)
+		}
+	}
+}
+
+// The policy is asked about what the user typed (deployments/indexer), and
+// nothing is requested when it refuses.
+func TestAuthorizeNamesTheTarget(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want policy.Request
+	}{
+		{[]string{"web-1"}, policy.Request{Verb: "logs", Resource: "pods", Subresource: "log", Namespace: "search-prod", Name: "web-1"}},
+		{[]string{"deploy/indexer"}, policy.Request{Verb: "logs", Resource: "deployments", Namespace: "search-prod", Name: "indexer"}},
+		{[]string{"svc/web"}, policy.Request{Verb: "logs", Resource: "services", Namespace: "search-prod", Name: "web"}},
+		{[]string{"-l", "app=web"}, policy.Request{Verb: "logs", Resource: "pods", Subresource: "log", Namespace: "search-prod"}},
+	} {
+		o, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got policy.Request
+		o.Namespace = func() (string, bool, error) { return "search-prod", false, nil }
+		o.Authorize = func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+			got = req
+			return ctx, errs.ForbiddenErrorf("no")
+		}
+		o.KubeClient = nil // any use would panic
+		var ke *errs.Error
+		if err := logsRun(context.Background(), o); !errors.As(err, &ke) || ke.Kind != errs.KindForbidden {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+		if got != tc.want {
+			t.Errorf("%v: asked %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
-	"github.com/kgate/kgate/internal/policy"
 )
 
 // Forwarder forwards local ports to a pod; tests replace it.
@@ -142,7 +141,7 @@ func portForwardRun(ctx context.Context, o *Options) error {
 	}
 	if o.Authorize != nil {
 		// The check names what the user typed; the pod is resolved only if allowed.
-		if ctx, err = o.Authorize(ctx, policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "portforward", Namespace: ns, Name: name}); err != nil {
+		if ctx, err = o.Authorize(ctx, execcmd.StreamRequest("portforward", r, ns, name)); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package portforward
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
@@ -48,5 +50,29 @@ func TestTranslate(t *testing.T) {
 	})
 	if err != nil || !reflect.DeepEqual(got, []string{"8080:80", "80:80", "81", ":82"}) {
 		t.Errorf("%v %v", got, err)
+	}
+}
+
+// The policy is asked about what the user typed, and nothing is requested
+// when it refuses.
+func TestAuthorizeNamesTheTarget(t *testing.T) {
+	for target, want := range map[string]policy.Request{
+		"web-1":   {Verb: "exec", Resource: "pods", Subresource: "portforward", Namespace: "payments", Name: "web-1"},
+		"svc/web": {Verb: "exec", Resource: "services", Subresource: "portforward", Namespace: "payments", Name: "web"},
+	} {
+		o, err := parse(t, target, "8080")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got policy.Request
+		o.Namespace = func() (string, bool, error) { return "payments", true, nil }
+		o.Authorize = func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+			got = req
+			return ctx, errs.ForbiddenErrorf("no")
+		}
+		o.KubeClient = nil // any use would panic
+		if err := portForwardRun(context.Background(), o); err == nil || got != want {
+			t.Errorf("%s: asked %+v (%v), want %+v", target, got, err, want)
+		}
 	}
 }

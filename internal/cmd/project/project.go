@@ -2,7 +2,9 @@
 package project
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,11 +19,17 @@ type UseOptions struct {
 	IO       *iostreams.IOStreams
 	Identity func() (policy.Identity, error)
 	Policy   func() (*policy.Policy, error)
-	// Write records the current project ("" forgets it).
-	Write func(name string) error
+	// Namespaces returns the project's namespaces: its exact names, then the
+	// cluster's namespaces its patterns match (cmdutil.Access.ProjectNamespaces).
+	Namespaces func(ctx context.Context, pr *policy.Project) ([]string, error)
+	// Write records the current project ("" forgets it) and the namespace
+	// chosen in it ("" for the project's first exact namespace).
+	Write func(name, namespace string) error
 
-	Name  string
-	Clear bool
+	Name string
+	// Namespace is -n: the namespace of the project to work in.
+	Namespace string
+	Clear     bool
 }
 
 // NewCmdProject returns `kgate project` and its subcommands.
@@ -30,9 +38,11 @@ func NewCmdProject(f *cmdutil.Factory) *cobra.Command {
 		Use:   "project <command>",
 		Short: "Choose the project commands work in",
 		Long: `Choose the project whose namespace commands use when -n is not given.
-The namespace is, in order: -n, the first namespace (not a pattern) of
--p/--project, that of the project chosen with 'kgate project use', and the
-kubeconfig's namespace.`,
+The namespace is, in order: -n, that of -p/--project (its first namespace
+that is not a pattern, else the first namespace of the cluster its patterns
+match), that of the project chosen with 'kgate project use', and the
+kubeconfig's namespace. With none of these, a user who holds a role in one
+project only works in that project.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(NewCmdUse(f, nil))
@@ -42,21 +52,30 @@ kubeconfig's namespace.`,
 // NewCmdUse returns `kgate project use`; runF replaces the run step in tests.
 func NewCmdUse(f *cmdutil.Factory, runF func(*UseOptions) error) *cobra.Command {
 	opts := &UseOptions{IO: f.IOStreams, Identity: func() (policy.Identity, error) { return f.Identity() }, Policy: f.PolicyOnly}
-	opts.Write = func(name string) error {
+	opts.Namespaces = func(ctx context.Context, pr *policy.Project) ([]string, error) {
+		_, nss, err := f.Access().ProjectNamespaces(ctx, pr)
+		return nss, err
+	}
+	opts.Write = func(name, namespace string) error {
 		cfg, err := f.Config()
 		if err != nil {
 			return err
 		}
-		return cmdutil.WriteCurrentProject(cfg.Paths.ConfigDir, name)
+		return cmdutil.WriteCurrent(cfg.Paths.ConfigDir, name, namespace)
 	}
 	cmd := &cobra.Command{
-		Use:   "use (NAME | --clear)",
+		Use:   "use (NAME [-n NAMESPACE] | --clear)",
 		Short: "Work in a project's namespace by default",
 		Long: `Make NAME the current project: commands without -n or -p then work in its
-first namespace that is not a pattern. --clear goes back to the kubeconfig's
-namespace.`,
+first namespace that is not a pattern, or in the namespace chosen with -n.
+A project defined by patterns (search-*) stands for the namespaces of the
+cluster they match; without -n the first one you may see is chosen.
+--clear goes back to the kubeconfig's namespace.`,
 		Example: `  kgate project use payments
   kgate get pods            # in namespace payments
+
+  # a project of patterns: choose which of its namespaces
+  kgate project use search -n search-prod
 
   kgate project use --clear`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,19 +88,28 @@ namespace.`,
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
+			if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
+				opts.Namespace = fl.Value.String()
+				if opts.Clear {
+					return errs.UsageErrorf("-n chooses a namespace of a project; it cannot be combined with --clear")
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return useRun(opts)
+			return useRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Clear, "clear", false, "Forget the current project")
 	return cmd
 }
 
-func useRun(opts *UseOptions) error {
+func useRun(ctx context.Context, opts *UseOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if opts.Clear {
-		if err := opts.Write(""); err != nil {
+		if err := opts.Write("", ""); err != nil {
 			return err
 		}
 		fmt.Fprintln(opts.IO.Out, "No current project; commands use the kubeconfig's namespace.")
@@ -96,15 +124,40 @@ func useRun(opts *UseOptions) error {
 		return errs.WithHint(errs.NotFoundErrorf("project %q is not in the policy", opts.Name),
 			"Run `kgate projects` to list yours.")
 	}
-	ns := pr.DefaultNamespace()
-	if ns == "" {
-		return errs.UsageErrorf("project %q has only namespace patterns (%v); name the namespace with -n instead", pr.Name, pr.Namespaces)
-	}
 	id, err := opts.Identity()
 	if err != nil {
 		return err
 	}
-	if err := opts.Write(pr.Name); err != nil {
+	ns := opts.Namespace
+	var others []string
+	if ns != "" {
+		if !pr.Matches(ns) {
+			return errs.UsageErrorf("namespace %q is not one of project %q's (%s)", ns, pr.Name, strings.Join(pr.Namespaces, ", "))
+		}
+	} else if ns = pr.DefaultNamespace(); ns == "" {
+		nss, err := opts.Namespaces(ctx, pr)
+		if err != nil {
+			return err
+		}
+		for _, n := range nss {
+			if ns == "" && pol.Visible(id, n) {
+				ns = n
+			} else {
+				others = append(others, n)
+			}
+		}
+		if ns == "" && len(nss) > 0 {
+			ns, others = nss[0], nss[1:]
+		}
+		if ns == "" {
+			return cmdutil.NoNamespaceInProject(pol, id, pr)
+		}
+	}
+	recorded := ns
+	if ns == pr.DefaultNamespace() {
+		recorded = "" // follows the policy if the project's first namespace changes
+	}
+	if err := opts.Write(pr.Name, recorded); err != nil {
 		return err
 	}
 	role := "you hold no role there"
@@ -112,5 +165,9 @@ func useRun(opts *UseOptions) error {
 		role = "your role there: " + r.String()
 	}
 	fmt.Fprintf(opts.IO.Out, "Switched to project %q (namespace %q); %s.\n", pr.Name, ns, role)
+	if len(others) > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "Its other namespaces: %s; choose one with `kgate project use %s -n NAMESPACE`.\n",
+			strings.Join(others, ", "), pr.Name)
+	}
 	return nil
 }

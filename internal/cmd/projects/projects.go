@@ -2,6 +2,7 @@
 package projects
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -24,20 +25,32 @@ type Options struct {
 	Output   func() (string, error)
 	// Current is the project chosen with `kgate project use` ("" for none).
 	Current func() (string, error)
+	// Namespaces returns a project's namespaces with its patterns expanded
+	// against the cluster's (cmdutil.Access.ProjectNamespaces); nil shows
+	// the patterns.
+	Namespaces func(ctx context.Context, pr *policy.Project) ([]string, error)
 }
 
 // Project is one of the user's projects, as printed with -o json|yaml.
 type Project struct {
-	Name       string      `json:"name"`
-	Role       policy.Role `json:"role"`
-	Namespaces []string    `json:"namespaces"`
-	Current    bool        `json:"current"`
+	Name string      `json:"name"`
+	Role policy.Role `json:"role"`
+	// Namespaces are the project's namespaces: its exact names, then those
+	// of the cluster its patterns match.
+	Namespaces []string `json:"namespaces"`
+	// Patterns are the project's namespace patterns, as the policy has them.
+	Patterns []string `json:"patterns,omitempty"`
+	Current  bool     `json:"current"`
 }
 
 // NewCmdProjects returns `kgate projects`; runF replaces the run step in tests.
 func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Identity: func() (policy.Identity, error) { return f.Identity() }, Policy: f.PolicyOnly}
 	opts.Output = f.OutputFormat()
+	opts.Namespaces = func(ctx context.Context, pr *policy.Project) ([]string, error) {
+		_, nss, err := f.Access().ProjectNamespaces(ctx, pr)
+		return nss, err
+	}
 	opts.Current = func() (string, error) {
 		cfg, err := f.Config()
 		if err != nil {
@@ -49,8 +62,10 @@ func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Use:   "projects",
 		Short: "List your projects, your role in each and their namespaces",
 		Long: `List the projects in which you hold a role, the role (guest: may look; admin:
-may also change) and the namespaces each owns. A super admin is an admin of
-every project. The current project (kgate project use) is marked with '*'.`,
+may also change) and the namespaces each owns. A project defined by patterns
+(search-*) shows the namespaces of the cluster they match. A super admin is
+an admin of every project. The current project (kgate project use) is marked
+with '*'.`,
 		Example: `  kgate projects
 
   # for a script
@@ -60,12 +75,12 @@ every project. The current project (kgate project use) is marked with '*'.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return projectsRun(opts)
+			return projectsRun(cmd.Context(), opts)
 		},
 	}
 }
 
-func projectsRun(opts *Options) error {
+func projectsRun(ctx context.Context, opts *Options) error {
 	out, err := opts.Output()
 	if err != nil {
 		return err
@@ -86,8 +101,32 @@ func projectsRun(opts *Options) error {
 		return err
 	}
 	list := []Project{}
+	warned := false
 	for _, m := range pol.ProjectsOf(id) {
-		list = append(list, Project{Name: m.Project, Role: m.Role, Namespaces: m.Namespaces, Current: m.Project == current})
+		p := Project{Name: m.Project, Role: m.Role, Namespaces: m.Namespaces, Current: m.Project == current}
+		pr, _ := pol.ProjectByName(m.Project)
+		if pr != nil && pr.HasPattern() {
+			for _, n := range pr.Namespaces {
+				if policy.IsGlob(n) {
+					p.Patterns = append(p.Patterns, n)
+				}
+			}
+			if opts.Namespaces != nil {
+				nss, err := opts.Namespaces(ctx, pr)
+				switch {
+				case err == nil:
+					p.Namespaces = nss
+				case !warned:
+					// The policy alone still answers; say what is missing.
+					fmt.Fprintf(opts.IO.ErrOut, "Warning: the cluster's namespaces could not be listed (%v); showing the patterns.\n", err)
+					warned = true
+				}
+			}
+		}
+		if p.Namespaces == nil {
+			p.Namespaces = []string{}
+		}
+		list = append(list, p)
 	}
 	switch out {
 	case "json":
@@ -109,7 +148,11 @@ func projectsRun(opts *Options) error {
 		if p.Current {
 			mark = "*"
 		}
-		rows[i] = printers.Row{mark, p.Name, p.Role.String(), strings.Join(p.Namespaces, ",")}
+		nss := strings.Join(p.Namespaces, ",")
+		if nss == "" {
+			nss = "(none yet: " + strings.Join(p.Patterns, ",") + ")"
+		}
+		rows[i] = printers.Row{mark, p.Name, p.Role.String(), nss}
 	}
 	return printers.Print(opts.IO.Out, printers.Row{"CURRENT", "PROJECT", "ROLE", "NAMESPACES"}, rows)
 }

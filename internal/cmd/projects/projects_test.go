@@ -1,7 +1,10 @@
 package projects
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,13 +27,21 @@ projects:
 
 func run(t *testing.T, user, output string) (string, string) {
 	t.Helper()
+	return runWith(t, user, output, func(_ context.Context, pr *policy.Project) ([]string, error) {
+		return pr.Expand([]string{"search-prod", "default", "search-dev", "payments"}), nil
+	})
+}
+
+func runWith(t *testing.T, user, output string, nss func(context.Context, *policy.Project) ([]string, error)) (string, string) {
+	t.Helper()
 	p, err := policy.Parse("p.yaml", []byte(pol))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ios, _, out, errOut := iostreams.Test()
-	err = projectsRun(&Options{
-		IO: ios,
+	err = projectsRun(context.Background(), &Options{
+		Namespaces: nss,
+		IO:         ios,
 		Identity: func() (policy.Identity, error) {
 			return policy.Identity{User: user, Groups: []string{"team-payments"}}, nil
 		},
@@ -48,9 +59,29 @@ func TestTable(t *testing.T) {
 	out, _ := run(t, "bob", "")
 	want := "CURRENT   PROJECT    ROLE    NAMESPACES\n" +
 		"          payments   guest   payments,payments-staging\n" +
-		"*         search     admin   search-*\n"
+		"*         search     admin   search-dev,search-prod\n"
 	if out != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestPatternsWithoutTheCluster(t *testing.T) {
+	out, errOut := runWith(t, "bob", "", func(context.Context, *policy.Project) ([]string, error) {
+		return nil, errors.New("connection refused")
+	})
+	if !strings.Contains(out, "*         search     admin   search-*\n") || !strings.Contains(errOut, "connection refused") {
+		t.Errorf("got\n%s\n%s", out, errOut)
+	}
+	out, _ = runWith(t, "bob", "json", func(context.Context, *policy.Project) ([]string, error) { return nil, nil })
+	var got []Project
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[1].Namespaces) != 0 || got[1].Namespaces == nil || !slices.Equal(got[1].Patterns, []string{"search-*"}) {
+		t.Errorf("no namespace yet: %s", out)
+	}
+	if out, _ = runWith(t, "bob", "", func(context.Context, *policy.Project) ([]string, error) { return nil, nil }); !strings.Contains(out, "(none yet: search-*)") {
+		t.Errorf("no namespace yet:\n%s", out)
 	}
 }
 
@@ -74,7 +105,7 @@ func TestJSON(t *testing.T) {
 func TestNone(t *testing.T) {
 	p, _ := policy.Parse("p.yaml", []byte(pol))
 	ios, _, out, errOut := iostreams.Test()
-	err := projectsRun(&Options{
+	err := projectsRun(context.Background(), &Options{
 		IO:       ios,
 		Identity: func() (policy.Identity, error) { return policy.Identity{User: "erin"}, nil },
 		Policy:   func() (*policy.Policy, error) { return p, nil },
@@ -85,7 +116,8 @@ func TestNone(t *testing.T) {
 		t.Errorf("err=%v out=%q stderr=%q", err, out, errOut)
 	}
 	ios, _, out, _ = iostreams.Test()
-	err = projectsRun(&Options{IO: ios, Identity: func() (policy.Identity, error) { return policy.Identity{User: "erin"}, nil },
+	err = projectsRun(context.Background(), &Options{
+		IO: ios, Identity: func() (policy.Identity, error) { return policy.Identity{User: "erin"}, nil },
 		Policy: func() (*policy.Policy, error) { return p, nil }, Output: func() (string, error) { return "json", nil },
 		Current: func() (string, error) { return "", nil }})
 	if err != nil || strings.TrimSpace(out.String()) != "[]" {

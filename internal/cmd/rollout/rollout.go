@@ -462,8 +462,11 @@ func undo(ctx context.Context, o *Options, client *kube.Client, g cmdutil.RESTGe
 		if o.ToRevision > 0 {
 			to = fmt.Sprintf("revision %d", o.ToRevision)
 		}
-		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Roll %s/%s in namespace %s back to %s?", t.Resource.Qualified(), t.Name, ns, to), "--yes")
+		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Roll %s/%s in namespace %s back to %s?", t.Resource.Qualified(), t.Name, ns, to), "--yes")
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was rolled back.")
+			}
 			return err
 		}
 		if !ok {

@@ -62,6 +62,10 @@ and a script must pass --yes.`,
   # every statefulset labelled tier=cache
   kgate scale sts -l tier=cache --replicas=2`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errs.WithHint(errs.UsageErrorf("you must specify the type of resource to scale"),
+					"kgate supports: "+kube.SupportedList())
+			}
 			opts.Args = args
 			if !cmd.Flags().Changed("replicas") {
 				return errs.UsageErrorf("--replicas is required: kgate scale TYPE/NAME --replicas=N")
@@ -135,8 +139,11 @@ func scaleRun(ctx context.Context, o *Options) error {
 		for _, t := range targets {
 			list = append(list, t.Resource.Qualified()+"/"+t.Name)
 		}
-		ok, err := cmdutil.Confirm(o.IO, fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns), "--yes")
+		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns), "--yes")
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was scaled.")
+			}
 			return err
 		}
 		if !ok {

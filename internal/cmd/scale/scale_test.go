@@ -48,3 +48,11 @@ func TestFlags(t *testing.T) {
 		t.Error("--replicas=x: want an error")
 	}
 }
+
+func TestNoArguments(t *testing.T) {
+	_, err := parse(t, "--replicas=2")
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUsage || err.Error() != "you must specify the type of resource to scale" {
+		t.Fatalf("got %v", err)
+	}
+}

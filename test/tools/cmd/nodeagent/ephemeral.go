@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -32,8 +35,8 @@ func (a *agent) startEphemeral(p *v1.Pod) {
 		}
 		added = true
 		statuses = append(statuses, v1.ContainerStatus{
-			Name: c.Name, Image: c.Image, ImageID: c.Image, Ready: false, Started: ptrTo(true),
-			ContainerID: "kgate://" + string(p.UID) + "/" + c.Name,
+			Name: c.Name, Image: c.Image, ImageID: imageID(c.Image), Ready: false, Started: ptrTo(true),
+			ContainerID: containerID(p.UID, c.Name),
 			State:       v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: now}},
 		})
 	}
@@ -52,3 +55,25 @@ func (a *agent) startEphemeral(p *v1.Pod) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// containerID is the ID a container of pod uid gets, as the project's kwok
+// stages (test/env/kwok-pod-stages.yaml) give it: containerd:// and the
+// sha256 of "UID/NAME", so every status of it names the same container.
+func containerID(uid types.UID, name string) string {
+	sum := sha256.Sum256([]byte(string(uid) + "/" + name))
+	return "containerd://" + hex.EncodeToString(sum[:])
+}
+
+// imageID is REPOSITORY@sha256:<hex of the image reference>, docker.io's
+// library for a bare name, as the kwok stages write it.
+func imageID(image string) string {
+	repo := image
+	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.ContainsAny(repo[i+1:], "/@") {
+		repo = repo[:i]
+	}
+	if !strings.Contains(repo, "/") {
+		repo = "docker.io/library/" + repo
+	}
+	sum := sha256.Sum256([]byte(image))
+	return repo + "@sha256:" + hex.EncodeToString(sum[:])
+}
