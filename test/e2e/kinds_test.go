@@ -153,6 +153,11 @@ func kindsFixture(t *testing.T) {
 		t.Fatalf("applying the kinds fixture: %s", r)
 	}
 	kindsDone = true
+	// A new CRD needs the RBAC rendering again (as the README tells an
+	// operator): the next gateway test re-applies it, CRD included.
+	rbacOnce.Lock()
+	rbacApplied = false
+	rbacOnce.Unlock()
 }
 
 // sameTable compares kgate's and kubectl's tables cell by cell, ages
