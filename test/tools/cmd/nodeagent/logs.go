@@ -316,6 +316,15 @@ func (t *podAttacher) AttachContainer(ctx context.Context, _ string, _ string, c
 	if errOut != nil {
 		stderr = errOut
 	}
+	// A container kwok has just marked running may not have its log file
+	// yet (the agent writes it when it next sees the pod): wait for it, as
+	// a kubelet's attach always finds the running container's streams.
+	for i := 0; i < 100; i++ {
+		if _, err := os.Lstat(path); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	zero := int64(0)
 	err := logs.ReadLogs(ctx, path, containerKey(t.pod.Namespace, t.pod.Name, string(t.pod.UID), container, restarts),
 		&logs.LogOptions{TailLines: &zero, Follow: true}, &runtimeShim{a: t.a}, stdout, stderr)
