@@ -14,11 +14,21 @@ const binaryMagic = "kgate-policy\x00\x02"
 
 var errCorrupt = errors.New("corrupt compiled policy")
 
-// MarshalBinary encodes the policy compactly for the cache.
+// MarshalBinary encodes the policy compactly for the cache. A view made by
+// ForCluster encodes the whole policy it was made from.
 func (p *Policy) MarshalBinary() ([]byte, error) {
+	if p.parent != nil {
+		return p.parent.MarshalBinary()
+	}
 	b := make([]byte, 0, 64+len(p.Projects)*128)
 	b = append(b, binaryMagic...)
 	b = binary.AppendUvarint(b, uint64(p.Version))
+	if p.Version >= 2 {
+		b = binary.AppendUvarint(b, uint64(len(p.clusters)))
+		for _, c := range p.clusters {
+			b = appendString(appendString(appendString(b, c.Name), c.Context), c.Gateway)
+		}
+	}
 	b = appendMembers(b, p.SuperAdmins)
 	b = binary.AppendUvarint(b, uint64(len(p.Projects)))
 	for _, pr := range p.Projects {
@@ -32,6 +42,9 @@ func (p *Policy) MarshalBinary() ([]byte, error) {
 			sys = 1
 		}
 		b = binary.AppendUvarint(b, sys)
+		if p.Version >= 2 {
+			b = appendClusterRoles(b, p.clusters, pr)
+		}
 	}
 	// The sensitive kinds last: absent means the default (a cache written
 	// before the field existed), 0 an explicit list follows.
@@ -55,6 +68,25 @@ func appendStrings(b []byte, l []string) []byte {
 	return b
 }
 
+// appendClusterRoles writes a project's per-cluster settings in the order of
+// the policy's clusters: a count, then for each the cluster's index, its
+// namespaces (none: the project's own) and members.
+func appendClusterRoles(b []byte, clusters []Cluster, pr *Project) []byte {
+	b = binary.AppendUvarint(b, uint64(len(pr.Clusters)))
+	for i, c := range clusters {
+		cr, ok := pr.Clusters[c.Name]
+		if !ok {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(i))
+		b = binary.AppendUvarint(b, uint64(cr.Line))
+		b = appendStrings(b, cr.Namespaces)
+		b = appendMembers(b, cr.Admins)
+		b = appendMembers(b, cr.Guests)
+	}
+	return b
+}
+
 func appendMembers(b []byte, m Members) []byte {
 	return appendStrings(appendStrings(b, m.Users), m.Groups)
 }
@@ -67,8 +99,21 @@ func (p *Policy) UnmarshalBinary(data []byte) error {
 	// One copy of the whole input; every name is a substring of it.
 	r := &reader{s: string(data[len(binaryMagic):])}
 	*p = Policy{Version: r.count()}
-	if p.Version != Version {
+	if p.Version != 1 && p.Version != 2 {
 		return fmt.Errorf("%w: version %d", errCorrupt, p.Version)
+	}
+	if p.Version == 2 {
+		p.clusters = make([]Cluster, r.count())
+		for i := range p.clusters {
+			c := Cluster{Name: r.str(), Context: r.str(), Gateway: r.str()}
+			if r.err == nil && (!clusterName.MatchString(c.Name) || (c.Context == "") == (c.Gateway == "") || i > 0 && contains(p.ClusterNames()[:i], c.Name)) {
+				r.err = errCorrupt
+			}
+			p.clusters[i] = c
+		}
+		if r.err == nil && len(p.clusters) == 0 {
+			r.err = errCorrupt
+		}
 	}
 	p.SuperAdmins = r.members()
 	n := r.count()
@@ -89,9 +134,13 @@ func (p *Policy) UnmarshalBinary(data []byte) error {
 		default:
 			r.err = errCorrupt
 		}
+		given := false
+		if p.Version == 2 {
+			given = r.clusterRoles(p.clusters, pr)
+		}
 		p.Projects[i] = pr
 		nsTotal += len(pr.Namespaces)
-		if r.err == nil && (pr.Name == "" || len(pr.Namespaces) == 0 || i > 0 && projects[i-1].Name >= pr.Name) {
+		if r.err == nil && (pr.Name == "" || len(pr.Namespaces) == 0 && !given || i > 0 && projects[i-1].Name >= pr.Name) {
 			r.err = errCorrupt
 		}
 	}
@@ -131,6 +180,19 @@ func (p *Policy) UnmarshalBinary(data []byte) error {
 			globs = append(globs, g)
 		}
 		pr.globs = globs[start:len(globs):len(globs)]
+		for name, cr := range pr.Clusters {
+			for _, ns := range cr.Namespaces {
+				g, err := compileNamespace(ns)
+				if err != nil {
+					return fmt.Errorf("%w: %v", errCorrupt, err)
+				}
+				if !pr.SystemNamespaces && g.systemMatch() != "" {
+					return fmt.Errorf("%w: project %q reaches a system namespace", errCorrupt, pr.Name)
+				}
+				cr.globs = append(cr.globs, g)
+			}
+			pr.Clusters[name] = cr
+		}
 	}
 	p.compile()
 	return nil
@@ -205,6 +267,30 @@ func (r *reader) strs() []string {
 		}
 	}
 	return l
+}
+
+// clusterRoles reads what appendClusterRoles wrote, and reports whether a
+// cluster gives the project namespaces.
+func (r *reader) clusterRoles(clusters []Cluster, pr *Project) bool {
+	n := r.count()
+	if n == 0 || r.err != nil {
+		return false
+	}
+	given := false
+	pr.Clusters = make(map[string]ClusterRoles, n)
+	last := -1
+	for range n {
+		i := r.number()
+		if r.err != nil || i <= last || i >= len(clusters) {
+			r.err = errCorrupt
+			return false
+		}
+		last = i
+		cr := ClusterRoles{Line: r.number(), Namespaces: r.strs(), Admins: r.members(), Guests: r.members()}
+		given = given || cr.Namespaces != nil
+		pr.Clusters[clusters[i].Name] = cr
+	}
+	return given
 }
 
 func (r *reader) members() Members {

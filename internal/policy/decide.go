@@ -62,6 +62,9 @@ type Decision struct {
 	// projects, or the super admins. The slice may be shared: do not
 	// modify it.
 	Admins []string
+	// Cluster is the cluster the decision is for (the policy is a
+	// ForCluster view), named in Reason too; empty for a version-1 policy.
+	Cluster string
 }
 
 // identity is an Identity with lower-cased names.
@@ -123,7 +126,7 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	n := id.normalize()
 	req.Verb, req.Resource, req.Subresource = strings.ToLower(req.Verb), strings.ToLower(req.Resource), strings.ToLower(req.Subresource)
 	req.Group = strings.ToLower(req.Group)
-	d := Decision{Needed: p.needed(req.Verb, req.Resource, req.Group, req.Subresource)}
+	d := Decision{Needed: p.needed(req.Verb, req.Resource, req.Group, req.Subresource), Cluster: p.cluster}
 	ns := req.Namespace
 	if req.Resource == "namespaces" && req.Group == "" {
 		if req.Name == "" && (req.Verb == VerbList || req.Verb == VerbWatch) {
@@ -168,6 +171,7 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 		switch {
 		case ns == "" && req.ClusterScoped:
 			m.action(req)
+			m.inCluster(p.cluster)
 			m.WriteString(": ")
 			m.WriteString(req.Resource)
 			m.WriteString(" are cluster-scoped, and cluster-scoped kinds are reserved to super admins; user ")
@@ -175,14 +179,18 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 			// A named object without a namespace, or a namespace itself, is
 			// cluster-scoped: there is no namespace the user left out.
 			m.action(req)
+			m.inCluster(p.cluster)
 			m.WriteString(" acts on a cluster-wide object and is reserved to super admins; user ")
 		case ns == "":
 			m.action(req)
+			m.inCluster(p.cluster)
 			m.WriteString(" without a namespace (cluster-wide, or across all namespaces) is reserved to super admins; user ")
 		default:
 			m.WriteString("namespace ")
 			m.quote(ns)
-			m.WriteString(" belongs to no project and is reserved to super admins; user ")
+			m.WriteString(" belongs to no project")
+			m.inCluster(p.cluster)
+			m.WriteString(" and is reserved to super admins; user ")
 		}
 		m.quote(n.name)
 		m.WriteString(" is not one. Super admins: ")
@@ -227,6 +235,10 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 	}
 	m.WriteString(" (namespace ")
 	m.quote(ns)
+	if p.cluster != "" {
+		m.WriteString(", cluster ")
+		m.quote(p.cluster)
+	}
 	m.WriteByte(')')
 	if !d.Allowed {
 		if len(owners) == 1 {
@@ -262,6 +274,14 @@ func (m *msg) quote(s string) {
 	m.WriteByte('"')
 	m.WriteString(s)
 	m.WriteByte('"')
+}
+
+// inCluster writes ` in cluster "NAME"`, or nothing for a version-1 policy.
+func (m *msg) inCluster(name string) {
+	if name != "" {
+		m.WriteString(" in cluster ")
+		m.quote(name)
+	}
 }
 
 func (m *msg) list(names []string) {

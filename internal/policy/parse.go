@@ -13,8 +13,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Version is the only policy document version this kgate reads.
-const Version = 1
+// Version is the newest policy document version this kgate reads. Version 1
+// has no clusters (it means every cluster); version 2 names them.
+const Version = 2
 
 // Problem is one thing wrong with a policy document, and where it is.
 type Problem struct {
@@ -73,6 +74,19 @@ type parser struct {
 	// budget bounds the work done following aliases, so a small document of
 	// nested aliases cannot make kgate walk billions of nodes.
 	budget int
+	// pending are the projects whose clusters and namespaces are checked
+	// once the whole document (its version and clusters) is read.
+	pending []pendingProject
+}
+
+type pendingProject struct {
+	pr    *Project
+	k     *yaml.Node // the project's key
+	field string
+	// clusters is the project's clusters node, ckey its key, or nil.
+	clusters, ckey *yaml.Node
+	// needNS: the project gives no namespaces of its own.
+	needNS bool
 }
 
 // maxProblems bounds the list of problems reported for one document.
@@ -129,15 +143,18 @@ func (ps *parser) document(data []byte) *Policy {
 		return pol
 	}
 	haveVersion := false
+	var clustersKey, clustersNode *yaml.Node
 	ps.mapping(root, "", func(key string, k, v *yaml.Node, field string) {
 		switch key {
 		case "version":
 			haveVersion = true
-			if v.Kind != yaml.ScalarNode || v.Value != strconv.Itoa(Version) {
-				ps.problem(v.Line, field, "unsupported version %s; this kgate reads version %d", describe(v), Version)
+			if v.Kind != yaml.ScalarNode || (v.Value != "1" && v.Value != "2") {
+				ps.problem(v.Line, field, "unsupported version %s; this kgate reads versions 1 and 2", describe(v))
 				return
 			}
-			pol.Version = Version
+			pol.Version, _ = strconv.Atoi(v.Value)
+		case "clusters":
+			clustersKey, clustersNode = k, v
 		case "superAdmins":
 			pol.SuperAdmins = ps.members(v, field)
 		case "projects":
@@ -148,12 +165,21 @@ func (ps *parser) document(data []byte) *Policy {
 				pol.SensitiveKinds = []string{}
 			}
 		default:
-			ps.problem(k.Line, field, "unknown field (known: version, superAdmins, sensitiveKinds, projects)")
+			ps.problem(k.Line, field, "unknown field (known: version, clusters, superAdmins, sensitiveKinds, projects)")
 		}
 	})
 	if !haveVersion && root.Kind == yaml.MappingNode {
-		ps.problem(root.Line, "version", "missing; add `version: %d`", Version)
+		ps.problem(root.Line, "version", "missing; add `version: 1` (no clusters: every cluster) or `version: 2` (with clusters)")
 	}
+	switch {
+	case pol.Version == 2 && clustersNode == nil && root.Kind == yaml.MappingNode:
+		ps.problem(root.Line, "clusters", "missing; a version-2 policy lists its clusters (or use `version: 1`, which means every cluster)")
+	case pol.Version == 2 && clustersNode != nil:
+		pol.clusters = ps.clusters(clustersNode, "clusters")
+	case pol.Version == 1 && clustersKey != nil:
+		ps.problem(clustersKey.Line, "clusters", "clusters need `version: 2`; a version-1 policy means every cluster")
+	}
+	ps.projectClusters(pol)
 	return pol
 }
 
@@ -313,6 +339,7 @@ func (ps *parser) projects(n *yaml.Node, field string) []*Project {
 		pr := &Project{Name: name, Line: k.Line}
 		haveNS := false
 		var nsLines []int
+		pend := pendingProject{pr: pr, k: k, field: f}
 		ps.mapping(v, f, func(key string, k, v *yaml.Node, f string) {
 			switch key {
 			case "namespaces":
@@ -334,22 +361,17 @@ func (ps *parser) projects(n *yaml.Node, field string) []*Project {
 				pr.Admins = ps.members(v, f)
 			case "guests":
 				pr.Guests = ps.members(v, f)
+			case "clusters":
+				pend.ckey, pend.clusters = k, v
 			default:
-				ps.problem(k.Line, f, "unknown field (known: namespaces, admins, guests, systemNamespaces)")
+				ps.problem(k.Line, f, "unknown field (known: namespaces, admins, guests, systemNamespaces, clusters)")
 			}
 		})
 		if !pr.SystemNamespaces {
-			for i := range pr.globs {
-				if ns := pr.globs[i].systemMatch(); ns != "" {
-					ps.problem(nsLines[i], join(f, "namespaces")+"["+strconv.Itoa(i)+"]",
-						"the pattern %q matches the system namespace %q; name system namespaces exactly, narrow the pattern, or set systemNamespaces: allow on the project",
-						pr.globs[i].text, ns)
-				}
-			}
+			ps.systemCheck(pr.globs, nsLines, join(f, "namespaces"))
 		}
-		if !haveNS && (isNull(v) || v.Kind == yaml.MappingNode) {
-			ps.problem(k.Line, join(f, "namespaces"), "missing; a project needs at least one namespace")
-		}
+		pend.needNS = !haveNS && (isNull(v) || v.Kind == yaml.MappingNode)
+		ps.pending = append(ps.pending, pend)
 		out = append(out, pr)
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -66,6 +66,10 @@ type Project struct {
 	// (kube-system, kube-public, kube-node-lease, default); without it a
 	// policy whose glob does is refused. Set by "systemNamespaces: allow".
 	SystemNamespaces bool
+	// Clusters are the project's settings per cluster (version 2), keyed by
+	// cluster name. A project with no Namespaces of its own is only in the
+	// clusters that give it some.
+	Clusters map[string]ClusterRoles
 
 	globs                   []glob // Namespaces, compiled
 	adminUsers, adminGroups nameSet
@@ -95,6 +99,14 @@ type Policy struct {
 	// names, with .GROUP outside the core group. nil means the default,
 	// DefaultSensitiveKinds.
 	SensitiveKinds []string
+
+	// clusters are the clusters of a version-2 policy, in order.
+	clusters []Cluster
+	// parent is the whole policy a ForCluster view was made from, cluster
+	// the name it was made for; views caches the views of a whole policy.
+	parent  *Policy
+	cluster string
+	views   *viewCache
 
 	sensitive               map[string]bool // resource or resource.group
 	byName                  map[string]*Project
@@ -213,6 +225,9 @@ func (p *Policy) IsSensitive(resource, group string) bool {
 // compile builds the lookup structures Decide uses. The projects' globs
 // are already compiled.
 func (p *Policy) compile() {
+	if p.Version >= 2 && p.parent == nil {
+		p.views = &viewCache{}
+	}
 	p.sensitive = map[string]bool{}
 	for _, k := range p.Sensitive() {
 		p.sensitive[strings.ToLower(k)] = true
