@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kgate/kgate/internal/atomicfile"
 )
 
 // CurrentProjectFile, in the config dir, holds the project chosen with
@@ -52,27 +54,9 @@ func WriteCurrent(configDir, name, namespace string) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(configDir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(configDir, ".current-project-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	content := name + "\n"
 	if namespace != "" {
 		content += namespace + "\n"
 	}
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, []byte(content))
 }

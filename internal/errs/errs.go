@@ -105,15 +105,23 @@ func Join(errs []error) error {
 	return &PartialError{Errs: errs}
 }
 
-// WithHint attaches a next step to err, keeping its kind.
+// WithHint attaches a next step to err, keeping its kind and its whole
+// message: an *Error wrapped in context ("resolving deploy/web: pod "web"
+// not found") keeps that context, and the kind of the innermost *Error.
 func WithHint(err error, hint string) error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
-	if errors.As(err, &e) {
+	if !errors.As(err, &e) {
+		return &Error{Kind: KindGeneric, Err: err, Hint: hint}
+	}
+	if e == err {
 		c := *e
 		c.Hint = hint
 		return &c
 	}
-	return &Error{Kind: KindGeneric, Err: err, Hint: hint}
+	return &Error{Kind: e.Kind, Err: err, Hint: hint}
 }
 
 // GatewayDecisionCause is the StatusCause type the kgate gateway puts on the

@@ -26,6 +26,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kgate/kgate/internal/atomicfile"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/policy"
 )
@@ -296,33 +297,7 @@ func (c *Cache) write(l *Loaded) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.o.Dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(c.o.Dir, ".policy-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
 	buf := make([]byte, 0, len(magic)+len(hj)+1+len(l.Raw)+len(compiled))
 	buf = append(append(append(append(append(buf, magic...), hj...), '\n'), l.Raw...), compiled...)
-	if _, err := tmp.Write(buf); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), c.Path()); err != nil {
-		return fmt.Errorf("replacing %s: %w", c.Path(), err)
-	}
-	return nil
+	return atomicfile.Write(c.Path(), buf)
 }

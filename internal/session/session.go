@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kgate/kgate/internal/atomicfile"
 	"github.com/kgate/kgate/internal/errs"
 )
 
@@ -136,35 +137,12 @@ func (st *Store) Read() (*Session, error) {
 // synced, then renamed over the session file.
 func (st *Store) Save(s *Session) error {
 	path := st.Path()
-	if err := os.MkdirAll(st.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating the config directory %s: %w", st.Dir, unwrapPath(err))
-	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the session for %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(st.Dir, "."+FileName+".*") // CreateTemp makes it 0600
-	if err != nil {
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing the session %s: %w", path, unwrapPath(err))
+	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("saving the session: %w", err)
 	}
 	return nil
 }
