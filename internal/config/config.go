@@ -149,6 +149,11 @@ type Serve struct {
 	// often its running streams are decided again.
 	WebConsole    bool          `mapstructure:"webConsole"`
 	StreamRecheck time.Duration `mapstructure:"streamRecheck"`
+	// Clusters make the gateway front several clusters, each
+	// "NAME=KUBECONFIG[#CONTEXT]" (its own credentials), served under
+	// /clusters/NAME/; DefaultCluster also serves the unprefixed paths.
+	Clusters       []string `mapstructure:"clusters"`
+	DefaultCluster string   `mapstructure:"defaultCluster"`
 }
 
 // Paths are the per-user directories kgate keeps its files in.
@@ -215,6 +220,7 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("serve.tlsKeyFile", "")
 	v.SetDefault("serve.signingKeyFile", "")
 	v.SetDefault("serve.verificationKeyFiles", []string{})
+	v.SetDefault("serve.clusters", []string{})
 	v.SetDefault("serve.issuer", "")
 	v.SetDefault("serve.audience", "kgate")
 	v.SetDefault("serve.tokenLifetime", 10*time.Minute)

@@ -47,10 +47,16 @@ func (g *Gateway) VerifyToken(token string) (*Claims, error) { return g.o.Tokens
 func (g *Gateway) IdentityOf(c *Claims) policy.Identity { return identityOf(c) }
 
 // CurrentPolicy is the policy in effect; nil when there is none (the
-// gateway then refuses everything).
+// gateway then refuses everything). On a multi-cluster gateway it is the
+// policy's view of the console's cluster (DefaultCluster, else the first),
+// the one ServeAPI forwards to; nil when the policy does not name it.
 func (g *Gateway) CurrentPolicy() *policy.Policy {
 	if l := g.policy.Load(); l != nil {
-		return l.Policy
+		p, err := policyFor(l.Policy, g.home)
+		if err != nil {
+			return nil
+		}
+		return p
 	}
 	return nil
 }

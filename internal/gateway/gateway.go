@@ -77,6 +77,16 @@ type Options struct {
 	// tests). A store that can tell of changes (Notify) ends the streams a
 	// new lock refuses.
 	Locks LockStore
+	// Clusters, when set, make the gateway front several clusters: each is
+	// served under /clusters/NAME/ with its own credentials, decided with
+	// the policy's view of that cluster (policy.ForCluster) and audited
+	// with its name. Upstream is then optional and unused.
+	Clusters []Cluster
+	// DefaultCluster, one of Clusters, also serves the unprefixed paths (as
+	// a single-cluster gateway does); empty: they are refused. The web
+	// console, the locks ConfigMap and a configmap:// policy use it, else
+	// the first of Clusters.
+	DefaultCluster string
 }
 
 // Gateway is the handler of `kgate serve`.
@@ -94,6 +104,11 @@ type Gateway struct {
 	smetrics *sessionMetrics
 	streams  streams
 	upstream *url.URL
+	// home is the cluster of the unprefixed paths and the console (its
+	// proxies are also upgrades, proxy, nsProxy, rt and upstream above);
+	// clusters are those of a multi-cluster gateway, by name.
+	home     *clusterUpstream
+	clusters map[string]*clusterUpstream
 
 	console http.Handler
 
@@ -110,6 +125,9 @@ type Gateway struct {
 
 // New checks the options and returns a Gateway. It makes no request.
 func New(o Options) (*Gateway, error) {
+	if len(o.Clusters) > 0 && o.Upstream == nil {
+		o.Upstream = &rest.Config{} // unused: every cluster has its own
+	}
 	if o.Upstream == nil || o.Tokens == nil || o.Auth == nil || o.Policy == nil || o.Audit == nil {
 		return nil, fmt.Errorf("gateway: Upstream, Tokens, Auth, Policy and Audit are required")
 	}
@@ -122,7 +140,62 @@ func New(o Options) (*Gateway, error) {
 	if o.RequestBodyTimeout <= 0 {
 		o.RequestBodyTimeout = DefaultRequestBodyTimeout
 	}
-	cfg := rest.CopyConfig(o.Upstream)
+	g := &Gateway{
+		o: o, infos: newRequestInfoFactory(),
+		limiter: newLoginLimits(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
+		metrics: newMetrics(), hijacked: map[any]func() error{},
+	}
+	if len(o.Clusters) == 0 {
+		if o.DefaultCluster != "" {
+			return nil, fmt.Errorf("gateway: a default cluster needs Clusters")
+		}
+		home, err := g.newUpstream("", o.Upstream)
+		if err != nil {
+			return nil, err
+		}
+		g.home = home
+	} else {
+		g.clusters = map[string]*clusterUpstream{}
+		for _, c := range o.Clusters {
+			if err := validClusterName(c.Name); err != nil {
+				return nil, err
+			}
+			if g.clusters[c.Name] != nil {
+				return nil, fmt.Errorf("gateway: cluster %q is named twice", c.Name)
+			}
+			if c.Upstream == nil {
+				return nil, fmt.Errorf("gateway: cluster %q has no credentials", c.Name)
+			}
+			up, err := g.newUpstream(c.Name, c.Upstream)
+			if err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			}
+			g.clusters[c.Name] = up
+		}
+		g.home = g.clusters[o.Clusters[0].Name]
+		if o.DefaultCluster != "" {
+			if g.home = g.clusters[o.DefaultCluster]; g.home == nil {
+				return nil, fmt.Errorf("gateway: the default cluster %q is not one of its clusters (%s)", o.DefaultCluster, strings.Join(g.ClusterNames(), ", "))
+			}
+		}
+	}
+	g.upstream, g.rt, g.upgrades, g.proxy, g.nsProxy = g.home.url, g.home.rt, g.home.upgrades, g.home.proxy, g.home.nsProxy
+	g.smetrics = newSessionMetrics(g.metrics.reg)
+	if g.o.Directory == nil {
+		if d, ok := o.Auth.(Directory); ok {
+			g.o.Directory = d
+		}
+	}
+	if n, ok := o.Locks.(interface{ Notify(func(*LockSet)) }); ok {
+		n.Notify(g.EnforceLocks)
+	}
+	return g, nil
+}
+
+// newUpstream builds the transports and proxies to one cluster's API
+// server, with cfg's credentials.
+func (g *Gateway) newUpstream(name string, cfg *rest.Config) (*clusterUpstream, error) {
+	cfg = rest.CopyConfig(cfg)
 	// The gateway's own credentials must not impersonate anyone themselves:
 	// client-go's impersonation would replace the user's headers.
 	cfg.Impersonate = rest.ImpersonationConfig{}
@@ -145,11 +218,7 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the gateway's cluster credentials: %w", err)
 	}
-	g := &Gateway{
-		o: o, infos: newRequestInfoFactory(), upstream: target, rt: rt,
-		limiter: newLoginLimits(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
-		metrics: newMetrics(), hijacked: map[any]func() error{},
-	}
+	up := &clusterUpstream{name: name, url: target, rt: rt}
 	// Upgrades (exec, attach, port-forward over SPDY or WebSocket) go
 	// through the API machinery's upgrade-aware proxy, which dials the API
 	// server and splices the two connections.
@@ -158,11 +227,11 @@ func New(o Options) (*Gateway, error) {
 	p.UseRequestLocation = true
 	p.UseLocationHost = true
 	p.FlushInterval = -1
-	g.upgrades = p
+	up.upgrades = p
 	// Everything else through one long-lived reverse proxy with pooled
 	// buffers. A response of unknown length (a followed log, a watch) is
 	// flushed after every write, so it reaches the client line by line.
-	g.proxy = &httputil.ReverseProxy{
+	up.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = target.Host
@@ -172,19 +241,10 @@ func New(o Options) (*Gateway, error) {
 		ModifyResponse: checkBody,
 		BufferPool:     bufferPool{},
 		ErrorHandler:   errorResponder{g}.Error,
-		ErrorLog:       log.New(slogWriter{o.Log}, "", 0),
+		ErrorLog:       log.New(slogWriter{g.o.Log}, "", 0),
 	}
-	g.nsProxy = g.namespaceListProxy(rt)
-	g.smetrics = newSessionMetrics(g.metrics.reg)
-	if g.o.Directory == nil {
-		if d, ok := o.Auth.(Directory); ok {
-			g.o.Directory = d
-		}
-	}
-	if n, ok := o.Locks.(interface{ Notify(func(*LockSet)) }); ok {
-		n.Notify(g.EnforceLocks)
-	}
-	return g, nil
+	up.nsProxy = g.namespaceListProxy(target, rt)
+	return up, nil
 }
 
 // forwardTransport carries the proxied requests to the API server, with
@@ -250,6 +310,11 @@ func (g *Gateway) LoadPolicy(ctx context.Context) error {
 	old := g.policy.Swap(l)
 	if old == nil || old.SHA256 != l.SHA256 {
 		g.o.Log.Info("policy loaded", "source", l.Source, "sha256", l.SHA256, "projects", len(l.Policy.Projects), "stale", l.Stale)
+		for _, n := range g.ClusterNames() {
+			if _, err := l.Policy.ForCluster(n); err != nil {
+				g.o.Log.Error("the policy does not apply to a cluster the gateway fronts: every request there is refused", "cluster", n, "err", err)
+			}
+		}
 	}
 	g.metrics.policyAge.Set(float64(l.FetchedAt.Unix()))
 	return nil
@@ -277,7 +342,11 @@ func (g *Gateway) RefreshPolicy(ctx context.Context, every time.Duration) {
 func (g *Gateway) Handler() http.Handler {
 	metricsHandler := g.metrics.handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.consoleRequest(r) {
+		r, ok := g.routeCluster(w, r)
+		if !ok {
+			return
+		}
+		if g.consoleRequest(r) && r.Context().Value(upstreamKey{}) == nil {
 			// The console's own endpoints too: nothing but close,
 			// keep-alive and Upgrade in Connection.
 			if tok, bad := badConnectionToken(r.Header); bad {
@@ -288,7 +357,7 @@ func (g *Gateway) Handler() http.Handler {
 			return
 		}
 		switch r.URL.Path {
-		case "/healthz", "/livez", "/readyz", "/metrics", LoginPath, PolicyPath:
+		case "/healthz", "/livez", "/readyz", "/metrics", LoginPath, PolicyPath, ClustersPath:
 			// The gateway's own endpoints forward nothing, but a client has no
 			// more use there for naming headers in Connection than elsewhere.
 			if tok, bad := badConnectionToken(r.Header); bad {
@@ -308,6 +377,8 @@ func (g *Gateway) Handler() http.Handler {
 			g.serveLogin(w, r)
 		case PolicyPath:
 			g.servePolicy(w, r)
+		case ClustersPath:
+			g.serveClusters(w, r)
 		case RefreshPath:
 			g.serveRefresh(w, r)
 		case LogoutPath:
@@ -393,7 +464,8 @@ func (e errorResponder) Error(w http.ResponseWriter, r *http.Request, err error)
 	if r.Context().Err() != nil {
 		return // the client went away
 	}
-	e.g.o.Log.Warn("forwarding to the API server failed", "path", r.URL.Path, "err", err)
+	up := e.g.upstreamOf(r)
+	e.g.o.Log.Warn("forwarding to the API server failed", "cluster", up.name, "path", r.URL.Path, "err", err)
 	writeStatus(w, http.StatusBadGateway, "ServiceUnavailable",
-		fmt.Sprintf("the gateway cannot reach the API server at %s: %v", e.g.upstream.Host, err), nil)
+		fmt.Sprintf("the gateway cannot reach the API server%s at %s: %v", up.of(), up.url.Host, err), nil)
 }

@@ -35,6 +35,12 @@ type LoginResponse struct {
 	// /kgate/v1/refresh for a new token); SessionExpires is its end.
 	RefreshToken   string    `json:"refreshToken,omitempty"`
 	SessionExpires time.Time `json:"sessionExpires,omitzero"`
+	// Clusters are the clusters a multi-cluster gateway fronts, each at
+	// Issuer/clusters/NAME (the token is good for all of them), and
+	// DefaultCluster the one of the unprefixed paths; empty for a
+	// single-cluster gateway.
+	Clusters       []string `json:"clusters,omitempty"`
+	DefaultCluster string   `json:"defaultCluster,omitempty"`
 }
 
 // maxLoginBody bounds a login request.
@@ -151,7 +157,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	g.metrics.logins.WithLabelValues("ok").Inc()
 	b, _ := json.Marshal(LoginResponse{Token: tok, User: id.Username, DN: id.DN, Groups: groups, Issuer: g.o.Tokens.Issuer, Expires: exp.UTC(),
-		RefreshToken: sess.Refresh, SessionExpires: sess.SessionExpires.UTC()})
+		RefreshToken: sess.Refresh, SessionExpires: sess.SessionExpires.UTC(), Clusters: g.ClusterNames(), DefaultCluster: g.o.DefaultCluster})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)

@@ -19,6 +19,10 @@ type metrics struct {
 	active    prometheus.Gauge
 	policyAge prometheus.Gauge
 	stripped  prometheus.Counter
+	// clusterRefusals count requests a multi-cluster gateway refused for
+	// their /clusters/NAME prefix, by reason (unknown, invalid,
+	// double-prefix, no-cluster).
+	clusterRefusals *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -54,8 +58,12 @@ func newMetrics() *metrics {
 			Name: "kgate_gateway_client_impersonation_stripped_total",
 			Help: "Requests that arrived with their own Impersonate-* headers, which were removed.",
 		}),
+		clusterRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kgate_gateway_cluster_path_refused_total",
+			Help: "Requests a multi-cluster gateway refused for their /clusters/NAME/ prefix, by reason (unknown, invalid, double-prefix, no-cluster).",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.logins, m.active, m.policyAge, m.stripped,
+	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.logins, m.active, m.policyAge, m.stripped, m.clusterRefusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

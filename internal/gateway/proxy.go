@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -108,6 +109,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The cluster the request is for: its /clusters/NAME prefix (stripped
+	// by routeCluster), else the gateway's one or default cluster.
+	up := g.upstreamOf(r)
 	impersonating := stripClientHeaders(r.Header)
 	if impersonating {
 		g.metrics.stripped.Inc()
@@ -146,7 +150,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		id = own
 	}
 	e := audit.Entry{
-		Time: start, ID: id, ClientAuditID: clientAuditID(r.Header), Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
+		Time: start, ID: id, ClientAuditID: clientAuditID(r.Header), Cluster: up.name, Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
 		Subresource: c.req.Subresource, Name: c.req.Name, Decision: audit.Deny, Command: c.command, Client: r.RemoteAddr,
 	}
 
@@ -178,7 +182,15 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, e.Reason, nil)
 		return
 	}
-	pol := l.Policy
+	pol, err := policyFor(l.Policy, up)
+	if err != nil {
+		// The gateway fronts a cluster its (version 2) policy does not
+		// name: nothing there is allowed.
+		e.Reason = fmt.Sprintf("the gateway's policy does not apply to cluster %q: %v", up.name, err)
+		g.decided(e, "resource")
+		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, e.Reason, nil)
+		return
+	}
 	filterNamespaces := false
 	kindLabel := "resource"
 	switch c.kind {
@@ -232,7 +244,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 			r, untrack = g.trackStream(r, rec, id2, claims.SessionID) // a lock ends it too
 			defer untrack()
 		}
-		g.nsProxy.ServeHTTP(rec, r)
+		up.nsProxy.ServeHTTP(rec, r)
 		return
 	}
 	// Whom the request acts as goes in its context, not its headers: actAs
@@ -255,10 +267,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rec.buffered = true
 	}
 	if httpstream.IsUpgradeRequest(r) {
-		g.upgrades.ServeHTTP(rec, r)
+		up.upgrades.ServeHTTP(rec, r)
 		return
 	}
-	g.proxy.ServeHTTP(rec, r)
+	up.proxy.ServeHTTP(rec, r)
 }
 
 // identityOf is whom the gateway acts as for a token: the names in lower
@@ -293,11 +305,11 @@ type watchKey struct{}
 
 // namespaceListProxy lists namespaces with the gateway's own identity and
 // keeps those the request's keep function (in its context) allows.
-func (g *Gateway) namespaceListProxy(rt http.RoundTripper) http.Handler {
+func (g *Gateway) namespaceListProxy(target *url.URL, rt http.RoundTripper) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(g.upstream)
-			pr.Out.Host = g.upstream.Host
+			pr.SetURL(target)
+			pr.Out.Host = target.Host
 			// The body is filtered, so it must come as plain JSON: a Table
 			// when the client asked for one.
 			accept := "application/json"

@@ -145,7 +145,8 @@ func (g *Gateway) forwardReview(w http.ResponseWriter, r *http.Request, fw *forw
 		writeStatus(w, http.StatusInternalServerError, metav1.StatusReasonInternalError, err.Error(), nil)
 		return false
 	}
-	u := *g.upstream
+	up := g.upstreamOf(r)
+	u := *up.url
 	u.Path = r.URL.Path
 	u.RawQuery = r.URL.RawQuery
 	ctx := withForwarding(r.Context(), fw)
@@ -157,7 +158,7 @@ func (g *Gateway) forwardReview(w http.ResponseWriter, r *http.Request, fw *forw
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", r.UserAgent())
-	resp, err := g.rt.RoundTrip(req)
+	resp, err := up.rt.RoundTrip(req)
 	if err != nil {
 		errorResponder{g}.Error(w, r, err)
 		return false

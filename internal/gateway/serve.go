@@ -87,7 +87,15 @@ func (g *Gateway) Serve(ctx context.Context, so ServeOptions) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	g.o.Log.Info("serving", "address", ln.Addr().String(), "upstream", g.upstream.String(), "issuer", g.o.Tokens.Issuer)
+	if len(g.clusters) > 0 {
+		ups := make([]string, 0, len(g.clusters))
+		for _, n := range g.ClusterNames() {
+			ups = append(ups, n+"="+g.clusters[n].url.String())
+		}
+		g.o.Log.Info("serving", "address", ln.Addr().String(), "clusters", ups, "default", g.o.DefaultCluster, "issuer", g.o.Tokens.Issuer)
+	} else {
+		g.o.Log.Info("serving", "address", ln.Addr().String(), "upstream", g.upstream.String(), "issuer", g.o.Tokens.Issuer)
+	}
 	if so.Listening != nil {
 		so.Listening(ln.Addr())
 	}

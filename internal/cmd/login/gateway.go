@@ -93,6 +93,13 @@ func gatewayLoginRun(ctx context.Context, opts *Options, cfg *config.Config) err
 		} else if kc, err = gateway.Kubeconfig(server, lr.Token, ca, s.User); err != nil {
 			return err
 		}
+		if len(lr.Clusters) > 0 {
+			// A gateway fronting several clusters: a context for each,
+			// at /clusters/NAME, so kubectl, k9s and stern reach each.
+			if kc, err = gateway.PerClusterKubeconfig(kc, server, lr.Clusters, lr.DefaultCluster); err != nil {
+				return err
+			}
+		}
 		_, err = opts.IO.Out.Write(kc)
 		return err
 	}

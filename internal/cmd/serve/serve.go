@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/kgate/kgate/internal/audit"
@@ -24,6 +25,7 @@ import (
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/ldapauth"
+	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/policycache"
 	"github.com/kgate/kgate/internal/webconsole"
 )
@@ -57,6 +59,12 @@ type Options struct {
 	PolicySource         string
 	WebConsole           bool
 	StreamRecheck        time.Duration
+	// Clusters are --cluster NAME=KUBECONFIG[#CONTEXT]: a gateway fronting
+	// several clusters; DefaultCluster also serves the unprefixed paths.
+	Clusters       []string
+	DefaultCluster string
+	// ClusterUpstream loads one --cluster's credentials (tests replace it).
+	ClusterUpstream func(kubeconfig, context string) (*rest.Config, error)
 
 	// Listening, if set, is told the address once the gateway listens (tests).
 	Listening func(net.Addr)
@@ -64,7 +72,8 @@ type Options struct {
 
 // NewCmdServe returns `kgate serve`; runF replaces the run step in tests.
 func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Config: func() (*config.Config, error) { return f.Config() }, Upstream: f.KubeFlags.ToRESTConfig}
+	opts := &Options{IO: f.IOStreams, Config: func() (*config.Config, error) { return f.Config() }, Upstream: f.KubeFlags.ToRESTConfig,
+		ClusterUpstream: clusterUpstream}
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
 		Short: "Run the kgate gateway: a Kubernetes API proxy that enforces the policy",
@@ -85,6 +94,16 @@ pod's service account; they must be allowed to impersonate users and groups
 the cluster refuses what the policy refuses, and so that impersonated users
 may do what the policy allows.
 
+One gateway can front several clusters: each --cluster NAME=KUBECONFIG[#CONTEXT]
+(repeatable) is served under /clusters/NAME/ (as Rancher does) with the
+credentials of that kubeconfig (deploy/rbac.yaml applied in each cluster), is
+decided with the policy's view of NAME (a version-1 policy applies to every
+cluster) and gets "cluster": NAME in its audit lines. One login serves every
+cluster; ` + "`kgate login --server URL --print-kubeconfig`" + ` writes a context per cluster.
+The unprefixed paths then serve --default-cluster, or are refused without it;
+the web console, the locks ConfigMap and a configmap:// policy use the default
+cluster, else the first one named.
+
 It serves /healthz, /readyz and Prometheus /metrics on the same port, and
 the web console at / (--web-console): the same login, policy and audit, for
 a browser. On
@@ -99,6 +118,9 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 
   # a signing key
   openssl genpkey -algorithm ed25519 -out signing.pem
+
+  # one gateway, two clusters: https://HOST:8443/clusters/test/..., /clusters/prod/...
+  kgate serve ... --cluster test=test.kubeconfig --cluster prod=prod.kubeconfig#gateway
 
   # rotating keys: sign with the new one, still accept the old one
   kgate serve ... --signing-key-file new.pem --verification-key-file old.pub.pem`,
@@ -136,6 +158,8 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 	fl.BoolVar(&opts.WebConsole, "web-console", true, "Serve the web console at / (login, pods, logs, a terminal for admins)")
 	fl.DurationVar(&opts.StreamRecheck, "stream-recheck", webconsole.DefaultRecheck, "How often the web console decides running terminals, followed logs and watches again (they also end when the token expires)")
 	fl.StringVar(&opts.PolicySource, "policy", "", "Policy source: a file, an https:// URL or configmap://NAMESPACE/NAME (default: policy.source)")
+	fl.StringArrayVar(&opts.Clusters, "cluster", nil, "Front several clusters: NAME=KUBECONFIG[#CONTEXT], served under /clusters/NAME/ with that kubeconfig's credentials; repeatable")
+	fl.StringVar(&opts.DefaultCluster, "default-cluster", "", "With --cluster: the cluster the unprefixed paths serve (default: none, they are refused)")
 	return cmd
 }
 
@@ -172,6 +196,10 @@ func (o *Options) complete(fs *pflag.FlagSet, cfg *config.Config) {
 	dur("idle-timeout", &o.IdleTimeout, s.IdleTimeout)
 	dur("request-body-timeout", &o.RequestBodyTimeout, s.RequestBodyTimeout)
 	dur("stream-recheck", &o.StreamRecheck, s.StreamRecheck)
+	if !fs.Changed("cluster") && len(s.Clusters) > 0 {
+		o.Clusters = s.Clusters
+	}
+	str("default-cluster", &o.DefaultCluster, s.DefaultCluster)
 	if !fs.Changed("web-console") {
 		o.WebConsole = s.WebConsole
 	}
@@ -229,15 +257,26 @@ func serveRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	auth.Warnf = func(format string, a ...any) { lg.Warn(fmt.Sprintf(format, a...)) }
-	upstream, err := o.Upstream()
+	clusters, err := o.clusters()
 	if err != nil {
-		return fmt.Errorf("the cluster to forward to (--kubeconfig, else in-cluster): %w", err)
+		return err
 	}
-	upstream = rest.CopyConfig(upstream)
-	upstream.UserAgent = "kgate-gateway/" + rest.DefaultKubernetesUserAgent()
-	// The gateway's own requests (policy ConfigMap, namespace lists) are
-	// few; the user's requests are proxied, not rate-limited by client-go.
-	upstream.QPS, upstream.Burst = 50, 100
+	var upstream *rest.Config
+	if len(clusters) == 0 {
+		if upstream, err = o.Upstream(); err != nil {
+			return fmt.Errorf("the cluster to forward to (--kubeconfig, else in-cluster): %w", err)
+		}
+		upstream = gatewayConfig(upstream)
+	} else {
+		// The locks ConfigMap and a configmap:// policy live in the
+		// default cluster, else the first one named.
+		upstream = clusters[0].Upstream
+		for _, c := range clusters {
+			if c.Name == o.DefaultCluster {
+				upstream = c.Upstream
+			}
+		}
+	}
 	cs, err := kubernetes.NewForConfig(upstream)
 	if err != nil {
 		return err
@@ -258,7 +297,8 @@ func serveRun(ctx context.Context, o *Options) error {
 	})
 	locks := &gateway.ConfigMapLocks{Client: cs, Namespace: locksNS, Name: locksName, Log: lg}
 	gw, err := gateway.New(gateway.Options{
-		Upstream: upstream, Tokens: tokens, Auth: auth, Directory: auth, Locks: locks, Policy: cache.Load,
+		Upstream: upstream, Clusters: clusters, DefaultCluster: o.DefaultCluster,
+		Tokens: tokens, Auth: auth, Directory: auth, Locks: locks, Policy: cache.Load,
 		Audit: audit.NewWriterLogger(o.IO.Out), Log: lg,
 		LoginFailureLimit: o.LoginFailureLimit, LoginFailureWindow: o.LoginFailureWindow,
 		RequestBodyTimeout: o.RequestBodyTimeout,
@@ -288,6 +328,61 @@ func serveRun(ctx context.Context, o *Options) error {
 		ShutdownDelay: o.ShutdownDelay, ShutdownGrace: o.ShutdownGrace, Listening: o.Listening,
 		ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
 	})
+}
+
+// gatewayConfig is cfg as the gateway uses it: its own user agent, and
+// client-go's rate limits raised (the gateway's own requests, the policy
+// ConfigMap and namespace lists, are few; users' requests are proxied, not
+// rate-limited by client-go).
+func gatewayConfig(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kgate-gateway/" + rest.DefaultKubernetesUserAgent()
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg
+}
+
+// clusters reads --cluster NAME=KUBECONFIG[#CONTEXT] into the gateway's
+// clusters, each with the credentials of its kubeconfig (and context).
+func (o *Options) clusters() ([]gateway.Cluster, error) {
+	if len(o.Clusters) == 0 {
+		if o.DefaultCluster != "" {
+			return nil, errs.UsageErrorf("--default-cluster %s needs --cluster flags: the gateway fronts one cluster", o.DefaultCluster)
+		}
+		return nil, nil
+	}
+	var out []gateway.Cluster
+	seen := map[string]bool{}
+	for _, spec := range o.Clusters {
+		name, kc, ok := strings.Cut(spec, "=")
+		if !ok || kc == "" {
+			return nil, errs.UsageErrorf("--cluster %q: want NAME=KUBECONFIG[#CONTEXT]", spec)
+		}
+		if !policy.ValidClusterName(name) {
+			return nil, errs.UsageErrorf("--cluster %q: %q is not a cluster name (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)", spec, name)
+		}
+		if seen[name] {
+			return nil, errs.UsageErrorf("--cluster %q: cluster %s is named twice", spec, name)
+		}
+		seen[name] = true
+		kc, ctx, _ := strings.Cut(kc, "#")
+		cfg, err := o.ClusterUpstream(kc, ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the credentials of cluster %s (--cluster %s): %w", name, spec, err)
+		}
+		out = append(out, gateway.Cluster{Name: name, Upstream: gatewayConfig(cfg)})
+	}
+	if o.DefaultCluster != "" && !seen[o.DefaultCluster] {
+		return nil, errs.UsageErrorf("--default-cluster %s is not one of the --cluster names", o.DefaultCluster)
+	}
+	return out, nil
+}
+
+// clusterUpstream loads a kubeconfig file's credentials: its current
+// context, or context.
+func clusterUpstream(kubeconfig, context string) (*rest.Config, error) {
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
 }
 
 // locksConfigMap splits --locks; the default is kgate-locks in the pod's

@@ -2,14 +2,18 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 )
 
 func TestFlagsWinOverConfig(t *testing.T) {
@@ -54,5 +58,49 @@ func TestIssuerDefaultsToTheListenAddress(t *testing.T) {
 		if got.Issuer != want {
 			t.Errorf("--listen %s: issuer %q, want %q", args, got.Issuer, want)
 		}
+	}
+}
+
+func TestClusterFlags(t *testing.T) {
+	loaded := map[string]string{}
+	load := func(kc, ctx string) (*rest.Config, error) {
+		loaded[kc] = ctx
+		return &rest.Config{Host: "https://" + kc}, nil
+	}
+	o := &Options{Clusters: []string{"test=/k/test.kubeconfig", "prod=/k/prod.kubeconfig#gw"}, DefaultCluster: "prod", ClusterUpstream: load}
+	cs, err := o.clusters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "test" || cs[1].Name != "prod" || cs[1].Upstream.Host != "https:///k/prod.kubeconfig" ||
+		loaded["/k/prod.kubeconfig"] != "gw" || loaded["/k/test.kubeconfig"] != "" {
+		t.Fatalf("clusters %+v, loaded %v", cs, loaded)
+	}
+	if !strings.HasPrefix(cs[0].Upstream.UserAgent, "kgate-gateway/") {
+		t.Errorf("user agent %q", cs[0].Upstream.UserAgent)
+	}
+	for _, tc := range []struct {
+		clusters []string
+		def      string
+		want     string
+	}{
+		{[]string{"test"}, "", "want NAME=KUBECONFIG"},
+		{[]string{"test="}, "", "want NAME=KUBECONFIG"},
+		{[]string{"Test=/k"}, "", "not a cluster name"},
+		{[]string{"../x=/k"}, "", "not a cluster name"},
+		{[]string{"=/k"}, "", "not a cluster name"},
+		{[]string{"a=/k", "a=/j"}, "", "named twice"},
+		{[]string{"a=/k"}, "b", "not one of the --cluster names"},
+		{nil, "b", "needs --cluster"},
+	} {
+		o := &Options{Clusters: tc.clusters, DefaultCluster: tc.def, ClusterUpstream: load}
+		_, err := o.clusters()
+		var ke *errs.Error
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ke) || ke.Kind != errs.KindUsage {
+			t.Errorf("%v --default-cluster %q: %v, want a usage error with %q", tc.clusters, tc.def, err, tc.want)
+		}
+	}
+	if cs, err := (&Options{ClusterUpstream: load}).clusters(); err != nil || cs != nil {
+		t.Errorf("no --cluster: %v %v", cs, err)
 	}
 }
