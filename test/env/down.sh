@@ -3,19 +3,31 @@
 # files in $KGATE_ENV_DIR/pids (TERM, then KILL after a few seconds), and
 # slapd through test/env/slapd.sh stop if that script exists. Only processes
 # whose pid file names them are touched. --purge also deletes the state dir.
+#
+# Both clusters (test and, if it was started, prod) unless --cluster NAME or
+# KGATE_ENV_CLUSTER names one; slapd stops with the test cluster.
 set -euo pipefail
+purge=false
+while (($# > 0)); do
+  case "$1" in
+    --purge) purge=true ;;
+    --cluster)
+      [[ $# -ge 2 ]] || { echo "down.sh: --cluster needs test or prod" >&2; exit 2; }
+      export KGATE_ENV_CLUSTER="$2"; shift ;;
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "down.sh: unknown argument $1 (want --purge, --cluster NAME)" >&2; exit 2 ;;
+  esac
+  shift
+done
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+if [[ -z "${KGATE_ENV_CLUSTER:-}" && -d "$BASE_ENV_DIR/prod/pids" ]]; then
+  KGATE_ENV_CLUSTER=prod bash "${BASH_SOURCE[0]}" || log "stopping the prod cluster failed (continuing)"
+fi
+if $purge && [[ "$CLUSTER_NAME" == prod ]]; then
+  die "--purge deletes the whole environment; run it without --cluster prod"
+fi
 load_settings
-
-purge=false
-for arg in "$@"; do
-  case "$arg" in
-    --purge) purge=true ;;
-    -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown argument $arg (want --purge)" ;;
-  esac
-done
 
 if [[ -x "$SLAPD_SH" ]]; then
   "$SLAPD_SH" stop || log "test/env/slapd.sh stop failed (continuing)"
@@ -56,9 +68,9 @@ stop_stage kube-apiserver
 stop_stage etcd
 rm -f "$PIDS"/*.pid 2>/dev/null || true
 if ((${#stopped[@]} > 0)); then
-  log "stopped: ${stopped[*]}"
+  log "stopped ($CLUSTER_NAME): ${stopped[*]}"
 else
-  log "nothing was running"
+  log "nothing was running ($CLUSTER_NAME)"
 fi
 
 if $purge && [[ -d "$ENV_DIR" ]]; then

@@ -12,8 +12,10 @@ kgate_env_prev_goal := $(.DEFAULT_GOAL)
 env-tools: ## Build kube-apiserver, etcd, kwok, kubectl v1.36.3, node agent (cached)
 	@bash $(KGATE_ENV_MK_DIR)/build-tools.sh >/dev/null
 
-env-up: env-tools ## Start the local cluster (+ slapd); then: source .localenv/env.sh
-	@bash $(KGATE_ENV_MK_DIR)/up.sh
+# CLUSTERS=2 (or KGATE_ENV_CLUSTERS=2 in the environment) also starts the
+# second cluster, prod; see test/env/README.md.
+env-up: env-tools ## Start the local cluster (+ slapd; CLUSTERS=2: also cluster prod); then: source .localenv/env.sh
+	@$(if $(CLUSTERS),KGATE_ENV_CLUSTERS=$(CLUSTERS) )bash $(KGATE_ENV_MK_DIR)/up.sh
 
 env-down: ## Stop the local environment (state stays in .localenv)
 	@bash $(KGATE_ENV_MK_DIR)/down.sh

@@ -10,7 +10,33 @@
 # pids/, pod-logs/, and the outputs kubeconfig and env.sh (source it).
 # Already up and healthy: says so and exits 0. Binaries come from
 # test/env/build-tools.sh (make env-tools). Ports: see lib.sh.
+#
+# Two clusters: KGATE_ENV_CLUSTERS=2 (make env-up CLUSTERS=2) starts the test
+# cluster and then a second, independent one named prod (state in
+# $KGATE_ENV_DIR/prod/, ports KGATE_PROD_*_PORT, see lib.sh), sharing the one
+# slapd. `up.sh --cluster prod` starts only prod, `--cluster test` only test.
+# Either way $KGATE_ENV_DIR/clusters.kubeconfig then has a context per
+# cluster (test, prod) and env.sh exports KGATE_PROD_* for prod.
 set -euo pipefail
+case "${1:-}" in
+  --cluster)
+    [[ $# -eq 2 ]] || { echo "usage: up.sh [--cluster test|prod]" >&2; exit 2; }
+    export KGATE_ENV_CLUSTER="$2"
+    ;;
+  -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+  "") ;;
+  *) echo "up.sh: unknown argument $1 (usage: up.sh [--cluster test|prod])" >&2; exit 2 ;;
+esac
+if [[ -z "${KGATE_ENV_CLUSTER:-}" ]]; then
+  case "${KGATE_ENV_CLUSTERS:-1}" in
+    1 | test) export KGATE_ENV_CLUSTER=test ;;
+    2 | "test prod" | test,prod)
+      KGATE_ENV_CLUSTER=test bash "${BASH_SOURCE[0]}"
+      exec env KGATE_ENV_CLUSTER=prod bash "${BASH_SOURCE[0]}"
+      ;;
+    *) echo "up.sh: KGATE_ENV_CLUSTERS=$KGATE_ENV_CLUSTERS: want 1 (test) or 2 (test and prod)" >&2; exit 2 ;;
+  esac
+fi
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -29,21 +55,24 @@ for c in "${COMPONENTS[@]}"; do [[ -n "$(pid_of "$c")" ]] && running=$((running 
 if ((running > 0)); then
   load_settings
   if ((running == ${#COMPONENTS[@]})) && [[ "$(curl_api /readyz 2>/dev/null)" == ok ]]; then
-    [[ -x "$SLAPD_SH" ]] && "$SLAPD_SH" start
-    log "local environment is already up: $APISERVER_URL (source $ENV_DIR/env.sh)"
+    if [[ -x "$SLAPD_SH" ]]; then "$SLAPD_SH" start; fi
+    write_clusters_kubeconfig
+    log "local environment ($CLUSTER_NAME) is already up: $APISERVER_URL (source $BASE_ENV_DIR/env.sh)"
     exit 0
   fi
-  log "local environment is partly up ($running of ${#COMPONENTS[@]} components); restarting it"
+  log "local environment ($CLUSTER_NAME) is partly up ($running of ${#COMPONENTS[@]} components); restarting it"
   "$KGATE_ENV_ROOT/test/env/down.sh"
 fi
 
 # ---------------------------------------------------------------- ports
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q . || (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for spec in "kube-apiserver:$APISERVER_PORT:KGATE_APISERVER_PORT" "etcd client:$ETCD_CLIENT_PORT:KGATE_ETCD_CLIENT_PORT" \
-  "etcd peer:$ETCD_PEER_PORT:KGATE_ETCD_PEER_PORT" "node agent:$NODEAGENT_PORT:KGATE_NODEAGENT_PORT" \
-  "kwok:$KWOK_PORT:KGATE_KWOK_PORT" "kube-controller-manager:$KCM_PORT:KGATE_KCM_PORT" \
-  "kube-scheduler:$SCHEDULER_PORT:KGATE_SCHEDULER_PORT" "metrics-server:$METRICS_SERVER_PORT:KGATE_METRICS_SERVER_PORT"; do
+P=$PORT_VAR_PREFIX
+for spec in "kube-apiserver:$APISERVER_PORT:${P}APISERVER_PORT" "etcd client:$ETCD_CLIENT_PORT:${P}ETCD_CLIENT_PORT" \
+  "etcd peer:$ETCD_PEER_PORT:${P}ETCD_PEER_PORT" "node agent:$NODEAGENT_PORT:${P}NODEAGENT_PORT" \
+  "kwok:$KWOK_PORT:${P}KWOK_PORT" "kube-controller-manager:$KCM_PORT:${P}KCM_PORT" \
+  "kube-scheduler:$SCHEDULER_PORT:${P}SCHEDULER_PORT" "metrics-server:$METRICS_SERVER_PORT:${P}METRICS_SERVER_PORT"; do
   IFS=: read -r what port var <<<"$spec"
+  what="$what of cluster $CLUSTER_NAME"
   if port_busy "$port"; then
     who="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1)"
     die "port $port (for $what) on 127.0.0.1 is already in use${who:+ by $who}; stop that or set $var to another port"
@@ -55,17 +84,18 @@ mkdir -p "$ENV_DIR" "$PKI" "$LOGS" "$PIDS" "$DATA" "$NODE_LOG_DIR" "$ENV_DIR/pod
 chmod 700 "$ENV_DIR" "$PKI"
 touch "$MARKER"
 cat >"$ENV_DIR/settings.sh" <<EOF
-# Written by up.sh: the settings the running environment was started with.
-: "\${KGATE_APISERVER_PORT:=$APISERVER_PORT}" "\${KGATE_ETCD_CLIENT_PORT:=$ETCD_CLIENT_PORT}" "\${KGATE_ETCD_PEER_PORT:=$ETCD_PEER_PORT}"
-: "\${KGATE_NODEAGENT_PORT:=$NODEAGENT_PORT}" "\${KGATE_KWOK_PORT:=$KWOK_PORT}" "\${KGATE_KCM_PORT:=$KCM_PORT}" "\${KGATE_SCHEDULER_PORT:=$SCHEDULER_PORT}"
-: "\${KGATE_TOOLS_BIN:=$TOOLS_BIN}" "\${KGATE_NODE_COUNT:=$NODE_COUNT}" "\${KGATE_METRICS_SERVER_PORT:=$METRICS_SERVER_PORT}"
+# Written by up.sh: the settings the running environment ($CLUSTER_NAME) was started with.
+: "\${${P}APISERVER_PORT:=$APISERVER_PORT}" "\${${P}ETCD_CLIENT_PORT:=$ETCD_CLIENT_PORT}" "\${${P}ETCD_PEER_PORT:=$ETCD_PEER_PORT}"
+: "\${${P}NODEAGENT_PORT:=$NODEAGENT_PORT}" "\${${P}KWOK_PORT:=$KWOK_PORT}" "\${${P}KCM_PORT:=$KCM_PORT}" "\${${P}SCHEDULER_PORT:=$SCHEDULER_PORT}"
+: "\${KGATE_TOOLS_BIN:=$TOOLS_BIN}" "\${KGATE_NODE_COUNT:=$NODE_COUNT}" "\${${P}METRICS_SERVER_PORT:=$METRICS_SERVER_PORT}"
 EOF
 
-"$TOOLS_BIN/certs" cluster --dir "$PKI" --server "$APISERVER_URL" --context kgate-local
+"$TOOLS_BIN/certs" cluster --dir "$PKI" --server "$APISERVER_URL" --context "$CONTEXT_NAME"
 cp "$PKI/admin.kubeconfig" "$KUBECONFIG_FILE"
 chmod 600 "$KUBECONFIG_FILE"
 
-cat >"$ENV_DIR/env.sh" <<EOF
+if [[ "$CLUSTER_NAME" == test ]]; then
+  cat >"$ENV_DIR/env.sh" <<EOF
 # Source this file to use the local environment (written by test/env/up.sh).
 export KUBECONFIG="$KUBECONFIG_FILE"
 export KGATE_ENV_DIR="$ENV_DIR"
@@ -73,8 +103,22 @@ export KGATE_TOOLS_BIN="$TOOLS_BIN"
 export KGATE_APISERVER_URL="$APISERVER_URL"
 export KGATE_AUDIT_LOG="$AUDIT_LOG"
 export KGATE_NODE_LOG_DIR="$NODE_LOG_DIR"
+export KGATE_CLUSTERS_KUBECONFIG="$CLUSTERS_KUBECONFIG"
 if [ -f "$ENV_DIR/ldap.env" ]; then . "$ENV_DIR/ldap.env"; fi
+# The second cluster, prod, once up.sh has started it (KGATE_ENV_CLUSTERS=2).
+if [ -f "$ENV_DIR/prod/env.sh" ]; then . "$ENV_DIR/prod/env.sh"; fi
 EOF
+else
+  cat >"$ENV_DIR/env.sh" <<EOF
+# The second cluster ($CLUSTER_NAME), written by test/env/up.sh; sourced by $BASE_ENV_DIR/env.sh.
+export KGATE_PROD_ENV_DIR="$ENV_DIR"
+export KGATE_PROD_KUBECONFIG="$KUBECONFIG_FILE"
+export KGATE_PROD_APISERVER_URL="$APISERVER_URL"
+export KGATE_PROD_AUDIT_LOG="$AUDIT_LOG"
+export KGATE_PROD_NODE_LOG_DIR="$NODE_LOG_DIR"
+export KGATE_CLUSTERS_KUBECONFIG="$CLUSTERS_KUBECONFIG"
+EOF
+fi
 
 # ---------------------------------------------------------------- helpers
 # fail MSG [COMPONENT]: says what failed, shows the end of its log, stops
@@ -125,13 +169,13 @@ check_alive() {
 # ---------------------------------------------------------------- etcd
 log "starting etcd on 127.0.0.1:$ETCD_CLIENT_PORT"
 start etcd \
-  --name=kgate-local \
+  --name="kgate-$CLUSTER_NAME" \
   --data-dir="$DATA/etcd" \
   --listen-client-urls="http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --advertise-client-urls="http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
-  --initial-cluster="kgate-local=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster="kgate-$CLUSTER_NAME=http://127.0.0.1:$ETCD_PEER_PORT" \
   --unsafe-no-fsync=true \
   --snapshot-count=10000 \
   --quota-backend-bytes=4294967296 \
@@ -192,7 +236,7 @@ start kube-controller-manager \
   --use-service-account-credentials=true \
   --service-account-private-key-file="$PKI/sa.key" \
   --root-ca-file="$PKI/ca.crt" \
-  --cluster-name=kgate-local \
+  --cluster-name="kgate-$CLUSTER_NAME" \
   --node-monitor-grace-period=5m \
   --profiling=false
 # --node-monitor-grace-period: kwok renews the node leases, but while
@@ -416,5 +460,10 @@ if [[ -n "$slapd_job" ]]; then
   fi
   cat "$LOGS/slapd-start.out" >&2
 fi
-log "local environment is up after $(elapsed): $APISERVER_URL"
-log "  source $ENV_DIR/env.sh   # KUBECONFIG, KGATE_TOOLS_BIN, KGATE_AUDIT_LOG, ..."
+write_clusters_kubeconfig
+log "local environment ($CLUSTER_NAME) is up after $(elapsed): $APISERVER_URL"
+if [[ "$CLUSTER_NAME" == test ]]; then
+  log "  source $BASE_ENV_DIR/env.sh   # KUBECONFIG, KGATE_TOOLS_BIN, KGATE_AUDIT_LOG, ..."
+else
+  log "  source $BASE_ENV_DIR/env.sh   # KGATE_PROD_KUBECONFIG, KGATE_PROD_AUDIT_LOG, KGATE_CLUSTERS_KUBECONFIG, ..."
+fi
