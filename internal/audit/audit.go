@@ -29,18 +29,21 @@ const (
 
 // Entry is one decision.
 type Entry struct {
-	Time        time.Time `json:"time"`
-	ID          string    `json:"id"`
-	User        string    `json:"user"`
-	Groups      []string  `json:"groups,omitempty"`
-	Project     string    `json:"project,omitempty"`
-	Namespace   string    `json:"namespace,omitempty"`
-	Verb        string    `json:"verb"`
-	Resource    string    `json:"resource"`
-	Subresource string    `json:"subresource,omitempty"`
-	Name        string    `json:"name,omitempty"`
-	Decision    string    `json:"decision"`
-	Reason      string    `json:"reason"`
+	Time time.Time `json:"time"`
+	ID   string    `json:"id"`
+	User string    `json:"user"`
+	// Cluster is the cluster the decision is for, when the policy names
+	// clusters (policy.Decision.Cluster) or a gateway fronts several.
+	Cluster     string   `json:"cluster,omitempty"`
+	Groups      []string `json:"groups,omitempty"`
+	Project     string   `json:"project,omitempty"`
+	Namespace   string   `json:"namespace,omitempty"`
+	Verb        string   `json:"verb"`
+	Resource    string   `json:"resource"`
+	Subresource string   `json:"subresource,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	Decision    string   `json:"decision"`
+	Reason      string   `json:"reason"`
 	// Command is the command of a non-interactive exec.
 	Command []string `json:"command,omitempty"`
 	// Client is the remote address of a gateway request; "web" for a
