@@ -34,7 +34,7 @@ func newKinds(f *cmdutil.Factory) *kube.Kinds {
 			if err != nil {
 				return ""
 			}
-			return kube.CacheFile(cfg.Paths.CacheDir, rc.Host, cacheUser(f, rc.Username))
+			return kube.CacheFile(cfg.Paths.CacheDir, "", rc.Host, cacheUser(f, rc.Username))
 		},
 	}
 }

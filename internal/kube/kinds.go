@@ -104,14 +104,23 @@ func NewKinds(d discovery.DiscoveryInterface, file string) *Kinds {
 }
 
 // CacheFile returns the cache file of a cluster under dir: one file per
-// server and user, as kubectl keeps one directory per server.
-func CacheFile(dir, server, user string) string {
+// cluster, server and user, as kubectl keeps one directory per server.
+// cluster names the cluster apart from its URL (the policy's cluster name,
+// or the kubeconfig context), since two clusters can be reached at one URL
+// (a tunnel, a gateway); empty leaves it out.
+func CacheFile(dir, cluster, server, user string) string {
 	host := server
 	if i := strings.Index(host, "://"); i >= 0 {
 		host = host[i+3:]
 	}
+	name := host + "_" + user
+	key := server + "\x00" + user
+	if cluster != "" {
+		name = cluster + "_" + name
+		key = cluster + "\x00" + key
+	}
 	var b strings.Builder
-	for _, c := range host + "_" + user {
+	for _, c := range name {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-':
 			b.WriteRune(c)
@@ -119,7 +128,7 @@ func CacheFile(dir, server, user string) string {
 			b.WriteByte('_')
 		}
 	}
-	sum := sha256.Sum256([]byte(server + "\x00" + user))
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(dir, "discovery", b.String()+"-"+hex.EncodeToString(sum[:4])+".json")
 }
 

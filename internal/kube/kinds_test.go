@@ -221,12 +221,21 @@ func hintOf(err error) string {
 }
 
 func TestCacheFile(t *testing.T) {
-	a := CacheFile("/c", "https://127.0.0.1:6443", "alice")
-	b := CacheFile("/c", "https://127.0.0.1:6443", "bob")
+	a := CacheFile("/c", "", "https://127.0.0.1:6443", "alice")
+	b := CacheFile("/c", "", "https://127.0.0.1:6443", "bob")
 	if a == b || !strings.HasPrefix(a, "/c/discovery/127.0.0.1_6443_alice-") {
 		t.Errorf("CacheFile: %s %s", a, b)
 	}
-	if c := CacheFile("/c", "https://x/../../etc", "../u"); strings.Contains(strings.TrimPrefix(c, "/c/discovery/"), "/") {
+	if c := CacheFile("/c", "", "https://x/../../etc", "../u"); strings.Contains(strings.TrimPrefix(c, "/c/discovery/"), "/") {
 		t.Errorf("a server or user name must not leave the cache dir: %s", c)
+	}
+	// Two clusters at one URL (a tunnel, a gateway) keep apart.
+	test := CacheFile("/c", "test", "https://127.0.0.1:6443", "alice")
+	prod := CacheFile("/c", "prod", "https://127.0.0.1:6443", "alice")
+	if test == prod || test == a || !strings.HasPrefix(prod, "/c/discovery/prod_127.0.0.1_6443_alice-") {
+		t.Errorf("CacheFile per cluster: %s %s", test, prod)
+	}
+	if c := CacheFile("/c", "../../x", "https://h", "u"); strings.Contains(strings.TrimPrefix(c, "/c/discovery/"), "/") {
+		t.Errorf("a cluster name must not leave the cache dir: %s", c)
 	}
 }

@@ -42,6 +42,12 @@ const (
 type Options struct {
 	// Source is a file path, an https:// URL or configmap://NAMESPACE/NAME.
 	Source string
+	// Cluster names the cluster the policy is read for (and, for a
+	// configmap:// source, from): the policy's cluster name, or the
+	// kubeconfig context and its server. The cache keeps one copy per
+	// cluster and source, so one cluster's policy never answers for
+	// another's; empty is a cache of the source alone.
+	Cluster string
 	// CAFile verifies an https:// source; empty means the system roots.
 	CAFile string
 	// HTTPClient, when set, fetches an https:// source instead of a client
@@ -68,6 +74,7 @@ type Loaded struct {
 	// Raw is the policy document as fetched.
 	Raw       []byte
 	Source    string
+	Cluster   string
 	FetchedAt time.Time
 	// Age is how long ago the source was last read successfully.
 	Age    time.Duration
@@ -105,11 +112,23 @@ func New(o Options) *Cache {
 	return &Cache{o: o}
 }
 
-// Path is the cache file of the configured source. Each source has its own,
-// so switching sources never mixes them up.
+// Path is the cache file of the configured cluster and source. Each pair has
+// its own, so switching sources or clusters never mixes them up.
 func (c *Cache) Path() string {
-	sum := sha256.Sum256([]byte(c.o.Source))
+	key := c.o.Source
+	if c.o.Cluster != "" {
+		key = c.o.Cluster + "\x00" + c.o.Source
+	}
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(c.o.Dir, "policy-"+hex.EncodeToString(sum[:8])+".cache")
+}
+
+// where names the source, and the cluster when there is one, for messages.
+func (c *Cache) where() string {
+	if c.o.Cluster == "" {
+		return c.o.Source
+	}
+	return c.o.Source + " (cluster " + c.o.Cluster + ")"
 }
 
 // Load returns the policy in effect: the cached copy within its TTL, else
@@ -168,7 +187,7 @@ func (c *Cache) Load(ctx context.Context) (*Loaded, error) {
 		return nil, fmt.Errorf("invalid policy:\n%w", perr)
 	}
 	l := &Loaded{
-		Policy: pol, Raw: f.data, Source: c.o.Source, FetchedAt: now,
+		Policy: pol, Raw: f.data, Source: c.o.Source, Cluster: c.o.Cluster, FetchedAt: now,
 		SHA256: hexSum(f.data), ETag: f.etag,
 	}
 	if err := c.write(l); err != nil {
@@ -187,15 +206,15 @@ func (c *Cache) fallback(cached *Loaded, now time.Time, cause error, what string
 	if cached != nil && c.usable(cached, now) {
 		cached.Age, cached.Stale, cached.Cached = now.Sub(cached.FetchedAt), true, true
 		fmt.Fprintf(c.o.Warn, "warning: policy source %s %s (%s); using the copy cached %s ago\n",
-			c.o.Source, what, oneLine(cause), duration.HumanDuration(cached.Age))
+			c.where(), what, oneLine(cause), duration.HumanDuration(cached.Age))
 		return cached, nil
 	}
 	var e error
 	if cached == nil {
-		e = errs.UnavailableErrorf("policy source %s %s and there is no cached copy: %w", c.o.Source, what, cause)
+		e = errs.UnavailableErrorf("policy source %s %s and there is no cached copy: %w", c.where(), what, cause)
 	} else {
 		e = errs.UnavailableErrorf("policy source %s %s and the cached copy is %s old, older than max-stale (%s): %w",
-			c.o.Source, what, duration.HumanDuration(now.Sub(cached.FetchedAt)), c.o.MaxStale, cause)
+			c.where(), what, duration.HumanDuration(now.Sub(cached.FetchedAt)), c.o.MaxStale, cause)
 	}
 	return nil, errs.WithHint(e, "kgate allows nothing without a current policy. Check that the policy source is reachable, or ask your kgate administrators.")
 }
@@ -217,6 +236,7 @@ const magic = "kgate-policy-cache 1\n"
 
 type header struct {
 	Source         string    `json:"source"`
+	Cluster        string    `json:"cluster,omitempty"`
 	FetchedAt      time.Time `json:"fetchedAt"`
 	ETag           string    `json:"etag,omitempty"`
 	SHA256         string    `json:"sha256"`
@@ -261,6 +281,9 @@ func (c *Cache) read() (*Loaded, error) {
 	if h.Source != c.o.Source {
 		return nil, fmt.Errorf("holds the policy of %s, not %s", h.Source, c.o.Source)
 	}
+	if h.Cluster != c.o.Cluster {
+		return nil, fmt.Errorf("holds the policy of %s for cluster %q, not %q", h.Source, h.Cluster, c.o.Cluster)
+	}
 	if h.Size < 0 || h.CompiledSize < 0 || len(body) != h.Size+h.CompiledSize {
 		return nil, fmt.Errorf("truncated or padded: %d bytes, want %d", len(body), h.Size+h.CompiledSize)
 	}
@@ -276,7 +299,7 @@ func (c *Cache) read() (*Loaded, error) {
 		return nil, err
 	}
 	return &Loaded{
-		Policy: pol, Raw: raw, Source: h.Source, FetchedAt: h.FetchedAt,
+		Policy: pol, Raw: raw, Source: h.Source, Cluster: h.Cluster, FetchedAt: h.FetchedAt,
 		SHA256: h.SHA256, ETag: h.ETag, Cached: true,
 	}, nil
 }
@@ -289,7 +312,7 @@ func (c *Cache) write(l *Loaded) error {
 		return err
 	}
 	h := header{
-		Source: c.o.Source, FetchedAt: l.FetchedAt.UTC(), ETag: l.ETag,
+		Source: c.o.Source, Cluster: c.o.Cluster, FetchedAt: l.FetchedAt.UTC(), ETag: l.ETag,
 		SHA256: l.SHA256, Size: len(l.Raw),
 		CompiledSHA256: hexSum(compiled), CompiledSize: len(compiled),
 	}

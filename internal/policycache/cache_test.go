@@ -470,3 +470,54 @@ func TestCancelled(t *testing.T) {
 }
 
 func shaHex(b []byte) string { return hexSum(b) }
+
+// TestClustersKeptApart is the issue's scenario: configmap://kgate/policy
+// read from test must never answer for prod, neither within the TTL nor,
+// with prod's source unreachable, as a stale copy.
+func TestClustersKeptApart(t *testing.T) {
+	e := newEnv(t)
+	const src = "configmap://kgate/policy"
+	cms := map[string]string{"test": goodV2, "prod": goodV1} // bob: admin in test, guest in prod
+	down := map[string]bool{}
+	getter := func(cluster string) ConfigMapGetter {
+		return func(context.Context, string, string) (map[string]string, string, error) {
+			if down[cluster] {
+				return nil, "", errs.UnavailableErrorf("dial tcp: connection refused")
+			}
+			return map[string]string{ConfigMapKey: cms[cluster]}, cluster + "-1", nil
+		}
+	}
+	test := e.cache(Options{Source: src, Cluster: "test", ConfigMaps: getter("test")})
+	prod := e.cache(Options{Source: src, Cluster: "prod", ConfigMaps: getter("prod")})
+	if test.Path() == prod.Path() {
+		t.Fatal("test and prod share a cache file")
+	}
+	if l := e.load(test); role(l) != policy.RoleAdmin || l.Cluster != "test" {
+		t.Fatalf("test: %v %+v", role(l), l)
+	}
+	// Within test's TTL, prod is still read from prod.
+	if l := e.load(prod); role(l) != policy.RoleGuest || l.Cached {
+		t.Fatalf("prod answered from test's copy: %v cached=%v", role(l), l.Cached)
+	}
+	// Prod unreachable with no copy of its own: a clear error, exit 6, never
+	// test's policy.
+	prod2 := e.cache(Options{Source: src, Cluster: "prod2", ConfigMaps: getter("prod2")})
+	down["prod2"] = true
+	_, err := prod2.Load(context.Background())
+	var ke *errs.Error
+	if err == nil || !errors.As(err, &ke) || ke.Kind != errs.KindUnavailable ||
+		!strings.Contains(err.Error(), "configmap://kgate/policy (cluster prod2) is unreachable and there is no cached copy") {
+		t.Fatalf("prod2 down: %v", err)
+	}
+	// A cache file copied from another cluster is not trusted.
+	raw, err := os.ReadFile(test.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prod2.Path(), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prod2.Load(context.Background()); err == nil || !strings.Contains(e.warn.String(), `for cluster "test", not "prod2"`) {
+		t.Fatalf("copied cache: %v; warn %q", err, e.warn)
+	}
+}

@@ -59,9 +59,18 @@ type Session struct {
 // Remaining is how long the session is still valid at now (negative once expired).
 func (s *Session) Remaining(now time.Time) time.Duration { return s.Expires.Sub(now) }
 
-// Store reads and writes the session file in Dir.
+// Store reads and writes one session file in Dir: the current session
+// (session.json, what commands use when no cluster or gateway is named), or
+// the session with one issuer (GatewayStore, DirectStore). Saving the current
+// session also saves it as its issuer's, so that logging in to one gateway
+// never logs you out of another, nor of the directory.
 type Store struct {
 	Dir string
+	// Name is the session file's name; empty is FileName, the current one.
+	Name string
+	// gateway is the issuer of a GatewayStore, direct set for DirectStore.
+	gateway string
+	direct  bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -70,7 +79,12 @@ type Store struct {
 func NewStore(dir string) *Store { return &Store{Dir: dir} }
 
 // Path is the session file.
-func (st *Store) Path() string { return filepath.Join(st.Dir, FileName) }
+func (st *Store) Path() string {
+	if st.Name != "" {
+		return filepath.Join(st.Dir, st.Name)
+	}
+	return filepath.Join(st.Dir, FileName)
+}
 
 func (st *Store) now() time.Time {
 	if st.Now != nil {
@@ -96,6 +110,31 @@ func (st *Store) Load() (*Session, error) {
 
 // Read returns the session whether or not it has expired.
 func (st *Store) Read() (*Session, error) {
+	s, missing, err := st.readFile()
+	if !missing {
+		return s, err
+	}
+	if st.Name != "" {
+		return st.readCurrent()
+	}
+	// After logging out of a gateway, the direct login still holds.
+	if s, _, derr := DirectStore(st.Dir).readFile(); derr == nil {
+		return s, nil
+	}
+	return nil, err
+}
+
+// readFile reads the store's own file; missing reports that there is none.
+func (st *Store) readFile() (s *Session, missing bool, err error) {
+	s, err = st.decodeFile()
+	if err != nil {
+		_, serr := os.Lstat(st.Path())
+		missing = errors.Is(serr, fs.ErrNotExist)
+	}
+	return s, missing, err
+}
+
+func (st *Store) decodeFile() (*Session, error) {
 	path := st.Path()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -144,11 +183,22 @@ func (st *Store) Save(s *Session) error {
 	if err := atomicfile.Write(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
+	if st.Name == "" {
+		// Also as its issuer's session, for clusters reached through it.
+		if err := atomicfile.Write(filepath.Join(st.Dir, keyName(s)), append(b, '\n')); err != nil {
+			return fmt.Errorf("saving the session: %w", err)
+		}
+	}
 	return nil
 }
 
-// Delete removes the session file. It reports whether there was one.
+// Delete removes the session file, and the same session's other copy (the
+// current session and its issuer's are one login). It reports whether there
+// was one.
 func (st *Store) Delete() (bool, error) {
+	if err := st.deleteCopy(); err != nil {
+		return false, err
+	}
 	err := os.Remove(st.Path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

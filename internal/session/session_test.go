@@ -54,7 +54,7 @@ func TestSaveLoad(t *testing.T) {
 	if !reflect.DeepEqual(got, sample()) {
 		t.Errorf("loaded %+v, want %+v", got, sample())
 	}
-	for path, want := range map[string]os.FileMode{st.Dir: 0o700, st.Path(): 0o600} {
+	for path, want := range map[string]os.FileMode{st.Dir: 0o700, st.Path(): 0o600, DirectStore(st.Dir).Path(): 0o600} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -63,10 +63,11 @@ func TestSaveLoad(t *testing.T) {
 			t.Errorf("%s: mode %04o, want %04o", path, fi.Mode().Perm(), want)
 		}
 	}
-	// Nothing left behind by the atomic write.
+	// Nothing left behind by the atomic write: the session and its copy as
+	// the direct login's.
 	entries, _ := os.ReadDir(st.Dir)
-	if len(entries) != 1 {
-		t.Errorf("config dir holds %d files, want only %s", len(entries), FileName)
+	if len(entries) != 2 {
+		t.Errorf("config dir holds %d files, want only %s and %s", len(entries), FileName, DirectFileName)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,10 +58,20 @@ type CheckOptions struct {
 
 // CheckResult is what `policy check -o json` prints.
 type CheckResult struct {
-	File     string            `json:"file"`
-	Valid    bool              `json:"valid"`
-	Projects int               `json:"projects"`
-	Overlaps []kpolicy.Overlap `json:"overlaps"`
+	File     string `json:"file"`
+	Valid    bool   `json:"valid"`
+	Version  int    `json:"version"`
+	Projects int    `json:"projects"`
+	// Clusters are the clusters a version-2 policy names.
+	Clusters []kpolicy.Cluster `json:"clusters,omitempty"`
+	Overlaps []CheckOverlap    `json:"overlaps"`
+}
+
+// CheckOverlap is a namespace two projects claim, in one cluster of a policy
+// that names clusters.
+type CheckOverlap struct {
+	Cluster string `json:"cluster,omitempty"`
+	kpolicy.Overlap
 }
 
 // NewCmdCheck returns `kgate policy check`; runF replaces the run step in tests.
@@ -108,10 +120,7 @@ func checkRun(opts *CheckOptions) error {
 	if err != nil {
 		return fmt.Errorf("invalid policy:\n%w", err)
 	}
-	res := CheckResult{File: name, Valid: true, Projects: len(pol.Projects), Overlaps: pol.Overlaps()}
-	if res.Overlaps == nil {
-		res.Overlaps = []kpolicy.Overlap{}
-	}
+	res := CheckResult{File: name, Valid: true, Version: pol.Version, Projects: len(pol.Projects), Clusters: pol.Clusters(), Overlaps: overlaps(pol)}
 	switch out {
 	case "json":
 		b, _ := json.MarshalIndent(res, "", "  ")
@@ -126,11 +135,44 @@ func checkRun(opts *CheckOptions) error {
 	w := bufio.NewWriter(opts.IO.Out)
 	defer w.Flush()
 	fmt.Fprintf(w, "%s: valid, %d projects\n", name, res.Projects)
+	if len(res.Clusters) > 0 {
+		reached := make([]string, len(res.Clusters))
+		for i, c := range res.Clusters {
+			reached[i] = c.Name + " (" + c.Reached() + ")"
+		}
+		fmt.Fprintf(w, "clusters: %s\n", strings.Join(reached, ", "))
+	}
 	for _, o := range res.Overlaps {
-		fmt.Fprintf(w, "overlap: namespace %q (for example) is in project %q (%s) and project %q (%s); users get the higher role\n",
-			o.Example, o.A.Project, o.A.Pattern, o.B.Project, o.B.Pattern)
+		in := ""
+		if o.Cluster != "" {
+			in = " in cluster " + strconv.Quote(o.Cluster)
+		}
+		fmt.Fprintf(w, "overlap%s: namespace %q (for example) is in project %q (%s) and project %q (%s); users get the higher role\n",
+			in, o.Example, o.A.Project, o.A.Pattern, o.B.Project, o.B.Pattern)
 	}
 	return nil
+}
+
+// overlaps are the policy's overlaps, cluster by cluster when it names
+// clusters (a project's namespaces can differ in each).
+func overlaps(pol *kpolicy.Policy) []CheckOverlap {
+	out := []CheckOverlap{}
+	if len(pol.Clusters()) == 0 {
+		for _, o := range pol.Overlaps() {
+			out = append(out, CheckOverlap{Overlap: o})
+		}
+		return out
+	}
+	for _, c := range pol.Clusters() {
+		v, err := pol.ForCluster(c.Name)
+		if err != nil {
+			continue
+		}
+		for _, o := range v.Overlaps() {
+			out = append(out, CheckOverlap{Cluster: c.Name, Overlap: o})
+		}
+	}
+	return out
 }
 
 // ShowOptions are what `kgate policy show` needs.
@@ -149,8 +191,55 @@ type Shown struct {
 	SHA256     string    `json:"sha256"`
 	ETag       string    `json:"etag,omitempty"`
 	// Stale is set when the source could not be read and the cached copy is in effect.
-	Stale  bool   `json:"stale"`
-	Policy string `json:"policy"`
+	Stale bool `json:"stale"`
+	// Cluster is the cluster the policy is in effect for (a policy that
+	// names clusters); Clusters are its roles in each.
+	Cluster  string         `json:"cluster,omitempty"`
+	Clusters []ShownCluster `json:"clusters,omitempty"`
+	Policy   string         `json:"policy"`
+}
+
+// ShownCluster is one cluster of a policy that names clusters, and each
+// project's namespaces and roles there.
+type ShownCluster struct {
+	kpolicy.Cluster
+	Projects []ShownProject `json:"projects"`
+}
+
+// ShownProject is a project's namespaces and roles in one cluster.
+type ShownProject struct {
+	Name       string          `json:"name"`
+	Namespaces []string        `json:"namespaces"`
+	Admins     kpolicy.Members `json:"admins"`
+	Guests     kpolicy.Members `json:"guests"`
+}
+
+func shownClusters(pol *kpolicy.Policy) []ShownCluster {
+	var out []ShownCluster
+	for _, c := range pol.Clusters() {
+		v, err := pol.ForCluster(c.Name)
+		if err != nil {
+			continue
+		}
+		sc := ShownCluster{Cluster: c, Projects: []ShownProject{}}
+		for _, pr := range v.Projects {
+			sc.Projects = append(sc.Projects, ShownProject{Name: pr.Name, Namespaces: pr.Namespaces, Admins: pr.Admins, Guests: pr.Guests})
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+func memberText(m kpolicy.Members) string {
+	var l []string
+	l = append(l, m.Users...)
+	for _, g := range m.Groups {
+		l = append(l, "group "+g)
+	}
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
 }
 
 // NewCmdShow returns `kgate policy show`; runF replaces the run step in tests.
@@ -189,6 +278,9 @@ func showRun(opts *ShowOptions) error {
 	age := opts.Now().Sub(l.FetchedAt)
 	s := Shown{Source: l.Source, FetchedAt: l.FetchedAt.UTC(), AgeSeconds: int64(age / time.Second),
 		SHA256: l.SHA256, ETag: l.ETag, Stale: l.Stale, Policy: string(l.Raw)}
+	if l.Policy != nil {
+		s.Cluster, s.Clusters = l.Policy.Cluster(), shownClusters(l.Policy)
+	}
 	switch out {
 	case "json":
 		b, _ := json.MarshalIndent(s, "", "  ")
@@ -203,6 +295,15 @@ func showRun(opts *ShowOptions) error {
 		s.Source, s.FetchedAt.Format(time.RFC3339), duration.HumanDuration(age), s.SHA256)
 	if s.Stale {
 		fmt.Fprintln(opts.IO.Out, "# stale: the source could not be read; this is the cached copy")
+	}
+	if s.Cluster != "" {
+		fmt.Fprintf(opts.IO.Out, "# in effect for cluster: %s\n", s.Cluster)
+	}
+	for _, c := range s.Clusters {
+		fmt.Fprintf(opts.IO.Out, "# cluster %s (%s):\n", c.Name, c.Reached())
+		for _, p := range c.Projects {
+			fmt.Fprintf(opts.IO.Out, "#   %s [%s]: admins %s; guests %s\n", p.Name, strings.Join(p.Namespaces, ", "), memberText(p.Admins), memberText(p.Guests))
+		}
 	}
 	fmt.Fprint(opts.IO.Out, s.Policy)
 	if len(s.Policy) > 0 && s.Policy[len(s.Policy)-1] != '\n' {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,6 +41,10 @@ type RBACOptions struct {
 	// Served lists the cluster's namespaced resources (discovery through
 	// RESTConfig), so that the roles cover its custom resources.
 	Served func() ([]gateway.Served, error)
+
+	// Cluster is the cluster chosen with --cluster (or the default one), ""
+	// for none: a policy that names clusters is rendered for that one.
+	Cluster func() (string, error)
 
 	// File is a policy file to render instead of the policy in effect.
 	File  string
@@ -106,6 +111,32 @@ you need the rights to create ClusterRoles and RoleBindings.`,
 	return cmd
 }
 
+// forCluster is pol as it applies to the chosen cluster, when pol names
+// clusters: each cluster gets its own RBAC.
+func forCluster(pol *kpolicy.Policy, cluster func() (string, error)) (*kpolicy.Policy, error) {
+	if len(pol.Clusters()) == 0 {
+		return pol, nil
+	}
+	name := pol.Cluster()
+	if cluster != nil {
+		c, err := cluster()
+		if err != nil {
+			return nil, err
+		}
+		if c != "" {
+			name = c
+		}
+	}
+	if name == "" {
+		return nil, errs.UsageErrorf("the policy names clusters (%s); choose the one to render with --cluster NAME", strings.Join(pol.ClusterNames(), ", "))
+	}
+	v, err := pol.ForCluster(name)
+	if err != nil {
+		return nil, errs.WithKind(errs.KindUsage, err)
+	}
+	return v, nil
+}
+
 func rbacRun(ctx context.Context, opts *RBACOptions) error {
 	out, err := opts.Output()
 	if err != nil {
@@ -129,6 +160,9 @@ func rbacRun(ctx context.Context, opts *RBACOptions) error {
 			return err
 		}
 		pol = l.Policy
+	}
+	if pol, err = forCluster(pol, opts.Cluster); err != nil {
+		return err
 	}
 	globs := false
 	for _, pr := range pol.Projects {

@@ -33,8 +33,11 @@ type Options struct {
 
 // Project is one of the user's projects, as printed with -o json|yaml.
 type Project struct {
-	Name string      `json:"name"`
-	Role policy.Role `json:"role"`
+	// Cluster is the cluster the role is held in (a policy that names
+	// clusters); empty for a version-1 policy, which means every cluster.
+	Cluster string      `json:"cluster,omitempty"`
+	Name    string      `json:"name"`
+	Role    policy.Role `json:"role"`
 	// Namespaces are the project's namespaces: its exact names, then those
 	// of the cluster its patterns match.
 	Namespaces []string `json:"namespaces"`
@@ -65,7 +68,9 @@ func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 may also change) and the namespaces each owns. A project defined by patterns
 (search-*) shows the namespaces of the cluster they match. A super admin is
 an admin of every project. The current project (kgate project use) is marked
-with '*'.`,
+with '*'. When the policy names clusters, each row names the cluster the role
+is held in: a project can have other namespaces and roles in each (the
+namespaces matched by patterns are listed for the cluster in use).`,
 		Example: `  kgate projects
 
   # for a script
@@ -102,16 +107,20 @@ func projectsRun(ctx context.Context, opts *Options) error {
 	}
 	list := []Project{}
 	warned := false
-	for _, m := range pol.ProjectsOf(id) {
-		p := Project{Name: m.Project, Role: m.Role, Namespaces: m.Namespaces, Current: m.Project == current}
-		pr, _ := pol.ProjectByName(m.Project)
+	for _, m := range pol.ProjectsByCluster(id) {
+		here := m.Cluster == pol.Cluster()
+		p := Project{Cluster: m.Cluster, Name: m.Project, Role: m.Role, Namespaces: m.Namespaces, Current: here && m.Project == current}
+		var pr *policy.Project
+		if view, err := pol.ForCluster(m.Cluster); err == nil {
+			pr, _ = view.ProjectByName(m.Project)
+		}
 		if pr != nil && pr.HasPattern() {
 			for _, n := range pr.Namespaces {
 				if policy.IsGlob(n) {
 					p.Patterns = append(p.Patterns, n)
 				}
 			}
-			if opts.Namespaces != nil {
+			if opts.Namespaces != nil && here {
 				nss, err := opts.Namespaces(ctx, pr)
 				switch {
 				case err == nil:
@@ -142,6 +151,7 @@ func projectsRun(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%s holds no role in any project; ask a project's admins for one.\n", id.User)
 		return nil
 	}
+	clusters := len(pol.Clusters()) > 0
 	rows := make([]printers.Row, len(list))
 	for i, p := range list {
 		mark := ""
@@ -153,6 +163,12 @@ func projectsRun(ctx context.Context, opts *Options) error {
 			nss = "(none yet: " + strings.Join(p.Patterns, ",") + ")"
 		}
 		rows[i] = printers.Row{mark, p.Name, p.Role.String(), nss}
+		if clusters {
+			rows[i] = printers.Row{mark, p.Cluster, p.Name, p.Role.String(), nss}
+		}
+	}
+	if clusters {
+		return printers.Print(opts.IO.Out, printers.Row{"CURRENT", "CLUSTER", "PROJECT", "ROLE", "NAMESPACES"}, rows)
 	}
 	return printers.Print(opts.IO.Out, printers.Row{"CURRENT", "PROJECT", "ROLE", "NAMESPACES"}, rows)
 }

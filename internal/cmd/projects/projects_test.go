@@ -124,3 +124,59 @@ func TestNone(t *testing.T) {
 		t.Errorf("json for no projects: %q %v", out, err)
 	}
 }
+
+const polV2 = `version: 2
+clusters:
+  test: {context: test}
+  prod: {context: prod}
+projects:
+  payments:
+    namespaces: [payments]
+    admins: {groups: [payments-leads]}
+    clusters:
+      test: {admins: {groups: [team-payments]}}
+      prod: {guests: {groups: [team-payments]}}
+  search:
+    namespaces: ["search-*"]
+    guests: {users: [bob]}
+`
+
+func TestRolesPerCluster(t *testing.T) {
+	whole, err := policy.Parse("p.yaml", []byte(polV2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := whole.ForCluster("prod")
+	for _, output := range []string{"", "json"} {
+		ios, _, out, _ := iostreams.Test()
+		err = projectsRun(context.Background(), &Options{
+			IO: ios,
+			Identity: func() (policy.Identity, error) {
+				return policy.Identity{User: "bob", Groups: []string{"team-payments"}}, nil
+			},
+			Policy:  func() (*policy.Policy, error) { return prod, nil },
+			Output:  func() (string, error) { return output, nil },
+			Current: func() (string, error) { return "payments", nil },
+			Namespaces: func(_ context.Context, pr *policy.Project) ([]string, error) {
+				return pr.Expand([]string{"search-eu"}), nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if output == "" {
+			want := "CURRENT   CLUSTER   PROJECT    ROLE    NAMESPACES\n" +
+				"          test      payments   admin   payments\n" +
+				"          test      search     guest   search-*\n" +
+				"*         prod      payments   guest   payments\n" +
+				"          prod      search     guest   search-eu\n"
+			if out.String() != want {
+				t.Errorf("got\n%s\nwant\n%s", out, want)
+			}
+			continue
+		}
+		if !strings.Contains(out.String(), `"cluster": "prod"`) || !strings.Contains(out.String(), `"cluster": "test"`) {
+			t.Errorf("json: %s", out)
+		}
+	}
+}
