@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -152,8 +153,19 @@ func (s Session) Run(ctx context.Context) error {
 	if err != nil {
 		return errs.NotFoundErrorf("%v", err)
 	}
-	var term *tty.Terminal
+	// A terminal is the container's, as kubectl attach takes it: -t on a
+	// container without one falls back to plain streams, and a container
+	// with one gets -t anyway (its streams are a terminal's).
 	useTTY := s.TTY
+	if useTTY && !container.TTY {
+		useTTY = false
+		if !s.Quiet {
+			fmt.Fprintf(s.IO.ErrOut, "Unable to use a TTY - container %s did not allocate one\n", container.Name)
+		}
+	} else if !useTTY && container.TTY {
+		useTTY = true
+	}
+	var term *tty.Terminal
 	if useTTY {
 		if s.Terminal != nil {
 			term = s.Terminal()
@@ -166,6 +178,7 @@ func (s Session) Run(ctx context.Context) error {
 		}
 	}
 	if !s.Quiet && s.Stdin {
+		fmt.Fprintln(s.IO.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
 		fmt.Fprintln(s.IO.ErrOut, "If you don't see a command prompt, try pressing enter.")
 	}
 	req := s.Client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "attach").
@@ -179,6 +192,7 @@ func (s Session) Run(ctx context.Context) error {
 	if !useTTY {
 		so.Stderr = s.IO.ErrOut
 	}
+	raw := false
 	if useTTY && term != nil {
 		q := term.MonitorSize()
 		defer q.Stop()
@@ -187,6 +201,7 @@ func (s Session) Run(ctx context.Context) error {
 			if err := term.MakeRaw(); err != nil {
 				return fmt.Errorf("putting the terminal in raw mode: %w", err)
 			}
+			raw = true
 			defer term.Restore()
 			go func() { <-ctx.Done(); term.Restore() }()
 		}
@@ -195,5 +210,23 @@ func (s Session) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if raw {
+		term.Restore()
+		if !s.Quiet {
+			fmt.Fprintln(s.IO.Out, reattachMessage(pod, container.Name))
+		}
+	}
+	return nil
+}
+
+// reattachMessage is what kubectl attach prints when an interactive session
+// ends (the process exited, or its stdin closed): how to come back.
+func reattachMessage(pod *corev1.Pod, container string) string {
+	if _, path := podcmd.FindContainerByName(pod, container); strings.HasPrefix(path, "spec.ephemeralContainers") {
+		return fmt.Sprintf("Session ended, the ephemeral container will not be restarted but may be reattached using 'kgate attach %s -c %s -n %s -i -t' if it is still running", pod.Name, container, pod.Namespace)
+	}
+	return fmt.Sprintf("Session ended, resume using 'kgate attach %s -c %s -n %s -i -t' command when the pod is running", pod.Name, container, pod.Namespace)
 }
