@@ -50,7 +50,11 @@ func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		Short: "Attach to the main process of a running container (admins only)",
 		Long: `Attach to the process already running in a container and stream its output,
 as kubectl attach does; -i passes your stdin to it, -t your terminal (raw mode,
-resized with your window). Ctrl-C detaches (exit 130); the process goes on.
+resized with your window) when the container has one.
+
+With -i -t, Ctrl-C is a keystroke for the process; the session ends when the
+process exits (exit 0, with how to attach again). Otherwise Ctrl-C detaches
+(exit 130), and the end of stdin detaches (exit 0); the process goes on.
 
 TYPE/NAME picks a running pod of a deployment, statefulset, replicaset,
 daemonset, job or service. The container is -c, else the pod's
