@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,9 +39,16 @@ type command struct {
 }
 
 type result struct {
-	wall   []time.Duration
-	maxRSS int64 // KiB
+	wall   []time.Duration // one a round, in order
+	maxRSS int64           // KiB
+	instr  string          // instructions of one run under callgrind, with -callgrind
 }
+
+// callgrind makes the side-by-side scenarios of issue 13 (cp, port-forward,
+// rollout status, top) also count the instructions of one run of each
+// command under valgrind's callgrind (GODEBUG=asyncpreemptoff=1, so that
+// the signals of Go's preemption do not add to the count).
+var callgrind = flag.Bool("callgrind", false, "also count instructions of one run of each command of cp, port-forward, rollout-status and top under valgrind --tool=callgrind")
 
 func main() {
 	runs := flag.Int("runs", 15, "runs of each command per scenario")
@@ -148,6 +156,63 @@ func measure(cmds []command, runs int) map[string]result {
 		}
 	}
 	return res
+}
+
+// countInstructions runs each command once under callgrind and records its
+// instruction count.
+func countInstructions(cmds []command, res map[string]result) {
+	if !*callgrind {
+		return
+	}
+	for _, c := range cmds {
+		if c.fn != nil {
+			continue
+		}
+		out := filepath.Join(os.TempDir(), "kgate-bench-"+c.name+".callgrind")
+		cmd := exec.Command("valgrind", append(valgrindArgv(out), c.argv...)...)
+		cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &errb
+		if err := cmd.Run(); err != nil {
+			fatal(fmt.Sprintf("%s under callgrind: %v: %s", c.name, err, errb.String()))
+		}
+		r := res[c.name]
+		r.instr = collected(errb.String())
+		res[c.name] = r
+	}
+}
+
+// valgrindArgv is the valgrind command line that writes callgrind's output to out.
+func valgrindArgv(out string) []string {
+	return []string{"valgrind", "--tool=callgrind", "--callgrind-out-file=" + out}
+}
+
+var collectedLine = regexp.MustCompile(`Collected : (\d+)`)
+
+// collected is callgrind's instruction count in its stderr, with thousands separated.
+func collected(stderr string) string {
+	m := collectedLine.FindStringSubmatch(stderr)
+	if m == nil {
+		return "?"
+	}
+	n := m[1]
+	var b strings.Builder
+	for i, c := range n {
+		if i > 0 && (len(n)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// roundRatios is a/b for each round, as "0.97 1.01 ...".
+func roundRatios(a, b []time.Duration) string {
+	var s []string
+	for i := 0; i < len(a) && i < len(b); i++ {
+		s = append(s, fmt.Sprintf("%.2f", float64(a[i])/float64(b[i])))
+	}
+	return strings.Join(s, " ")
 }
 
 func runOnce(c command) (time.Duration, int64, error) {
@@ -363,6 +428,18 @@ func report(w io.Writer, order []string, all map[string]map[string]result) {
 		}
 	}
 	tw.Flush()
+	for _, sc := range order {
+		rs := all[sc]
+		kg, kc := rs["kgate"], rs["kubectl"]
+		if len(kg.wall) == 0 || len(kc.wall) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s: per round kgate/kubectl %s", sc, roundRatios(kg.wall, kc.wall))
+		if kg.instr != "" {
+			fmt.Fprintf(w, "; instructions kgate %s, kubectl %s", kg.instr, kc.instr)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 func ratio(a, b time.Duration) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,11 @@ func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		Short: "Attach to the main process of a running container (admins only)",
 		Long: `Attach to the process already running in a container and stream its output,
 as kubectl attach does; -i passes your stdin to it, -t your terminal (raw mode,
-resized with your window). Ctrl-C detaches (exit 130); the process goes on.
+resized with your window) when the container has one.
+
+With -i -t, Ctrl-C is a keystroke for the process; the session ends when the
+process exits (exit 0, with how to attach again). Otherwise Ctrl-C detaches
+(exit 130), and the end of stdin detaches (exit 0); the process goes on.
 
 TYPE/NAME picks a running pod of a deployment, statefulset, replicaset,
 daemonset, job or service. The container is -c, else the pod's
@@ -152,8 +157,19 @@ func (s Session) Run(ctx context.Context) error {
 	if err != nil {
 		return errs.NotFoundErrorf("%v", err)
 	}
-	var term *tty.Terminal
+	// A terminal is the container's, as kubectl attach takes it: -t on a
+	// container without one falls back to plain streams, and a container
+	// with one gets -t anyway (its streams are a terminal's).
 	useTTY := s.TTY
+	if useTTY && !container.TTY {
+		useTTY = false
+		if !s.Quiet {
+			fmt.Fprintf(s.IO.ErrOut, "Unable to use a TTY - container %s did not allocate one\n", container.Name)
+		}
+	} else if !useTTY && container.TTY {
+		useTTY = true
+	}
+	var term *tty.Terminal
 	if useTTY {
 		if s.Terminal != nil {
 			term = s.Terminal()
@@ -166,6 +182,7 @@ func (s Session) Run(ctx context.Context) error {
 		}
 	}
 	if !s.Quiet && s.Stdin {
+		fmt.Fprintln(s.IO.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
 		fmt.Fprintln(s.IO.ErrOut, "If you don't see a command prompt, try pressing enter.")
 	}
 	req := s.Client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "attach").
@@ -179,6 +196,7 @@ func (s Session) Run(ctx context.Context) error {
 	if !useTTY {
 		so.Stderr = s.IO.ErrOut
 	}
+	raw := false
 	if useTTY && term != nil {
 		q := term.MonitorSize()
 		defer q.Stop()
@@ -187,6 +205,7 @@ func (s Session) Run(ctx context.Context) error {
 			if err := term.MakeRaw(); err != nil {
 				return fmt.Errorf("putting the terminal in raw mode: %w", err)
 			}
+			raw = true
 			defer term.Restore()
 			go func() { <-ctx.Done(); term.Restore() }()
 		}
@@ -195,5 +214,23 @@ func (s Session) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if raw {
+		term.Restore()
+		if !s.Quiet {
+			fmt.Fprintln(s.IO.Out, reattachMessage(pod, container.Name))
+		}
+	}
+	return nil
+}
+
+// reattachMessage is what kubectl attach prints when an interactive session
+// ends (the process exited, or its stdin closed): how to come back.
+func reattachMessage(pod *corev1.Pod, container string) string {
+	if _, path := podcmd.FindContainerByName(pod, container); strings.HasPrefix(path, "spec.ephemeralContainers") {
+		return fmt.Sprintf("Session ended, the ephemeral container will not be restarted but may be reattached using 'kgate attach %s -c %s -n %s -i -t' if it is still running", pod.Name, container, pod.Namespace)
+	}
+	return fmt.Sprintf("Session ended, resume using 'kgate attach %s -c %s -n %s -i -t' command when the pod is running", pod.Name, container, pod.Namespace)
 }

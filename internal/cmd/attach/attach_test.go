@@ -3,7 +3,11 @@ package attach
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
@@ -63,5 +67,18 @@ func TestAuthorizeNamesTheTarget(t *testing.T) {
 		if err := attachRun(context.Background(), o); err == nil || got != want {
 			t.Errorf("%s: asked %+v (%v), want %+v", target, got, err, want)
 		}
+	}
+}
+
+func TestReattachMessage(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "payments"}, Spec: corev1.PodSpec{
+		Containers:          []corev1.Container{{Name: "app"}},
+		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg"}}},
+	}}
+	if got, want := reattachMessage(pod, "app"), "Session ended, resume using 'kgate attach web-1 -c app -n payments -i -t' command when the pod is running"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := reattachMessage(pod, "dbg"); !strings.Contains(got, "ephemeral container will not be restarted") || !strings.Contains(got, "kgate attach web-1 -c dbg -n payments -i -t") {
+		t.Errorf("ephemeral: %q", got)
 	}
 }

@@ -258,6 +258,7 @@ func (a *agent) reconcile() {
 		if !ok {
 			// The pod is gone: its processes, logs and working directory go with it.
 			go a.killProcs(func(env map[string]string) bool { return env["KGATE_POD_UID"] == string(uid) })
+			stopMainProcs(uid)
 			_ = os.RemoveAll(st.logDir)
 			_ = os.RemoveAll(st.workDir)
 			delete(a.known, uid)

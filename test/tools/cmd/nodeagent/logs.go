@@ -255,9 +255,10 @@ func (w *flushWriter) Close() {
 	w.mu.Unlock()
 }
 
-// serveAttach attaches to the container's output: the agent runs no main
-// process, so this follows the container's current log file from its end.
-// Stdin is read and discarded.
+// serveAttach attaches to the container's main process. A container with
+// stdin: true has one (mainproc.go); for any other the agent runs none, so
+// attach follows the container's current log file from its end and reads
+// stdin only to see it end.
 func (a *agent) serveAttach(w http.ResponseWriter, r *http.Request) {
 	opts, err := remotecommandserver.NewOptions(r)
 	if err != nil {
@@ -286,6 +287,9 @@ type podAttacher struct {
 
 func (t *podAttacher) AttachContainer(ctx context.Context, _ string, _ string, container string, in io.Reader, out, errOut io.WriteCloser,
 	_ bool, resize <-chan remotecommandserver.TerminalSize) error {
+	if stdin, _, _, _ := containerSpec(t.pod, container); stdin {
+		return t.attachMain(container, in, out, errOut, resize)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

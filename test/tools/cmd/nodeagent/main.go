@@ -22,7 +22,13 @@
 //   - port-forward connects to 127.0.0.1:<port>, or to the local port the pod
 //     annotation kgate.dev/port-forward-target maps it to ("80=18080,443=18443"
 //     or a single "18080" for every port).
-//   - attach follows the container's current log file (stdin is discarded).
+//   - attach to a container with stdin: true reaches its main process, which
+//     the agent starts at the first attach: the container's command if it
+//     resolves on the agent's PATH, else sh; under a pty (resize events
+//     applied, and logged as "attach resize") for tty: true. Its output goes
+//     to every attached client and to the container's log; stdin's end
+//     closes a stdinOnce container's stdin and only detaches from others.
+//     Attach to any other container follows its current log file.
 //
 // Every request except /healthz needs a client certificate from --client-ca-file.
 package main
