@@ -57,7 +57,7 @@ type Options struct {
 
 // NewCmdLogs returns `kgate logs`; runF replaces the run step in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config, Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "logs (POD | TYPE/NAME | -l SELECTOR) [flags]",
 		Short: "Print or follow the logs of one pod or many",
