@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -597,8 +596,6 @@ func newCompleter(cmd *cobra.Command, f *cmdutil.Factory, pre func(*cobra.Comman
 		Namespace: func() (string, error) { return "", fmt.Errorf("no configuration") },
 		Cluster:   &apiCluster{client: func() (*kube.Client, error) { return nil, fmt.Errorf("no configuration") }},
 	}
-	// Warnings (a stale policy, ...) must not reach the shell.
-	f.IOStreams.ErrOut = io.Discard
 	if pre != nil {
 		if err := pre(cmd, nil); err != nil {
 			debug("configuration: %v", err)

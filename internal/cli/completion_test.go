@@ -26,6 +26,7 @@ import (
 	projectcmd "github.com/kgate/kgate/internal/cmd/project"
 	"github.com/kgate/kgate/internal/cmd/scale"
 	"github.com/kgate/kgate/internal/cmd/whoami"
+	"github.com/kgate/kgate/internal/factory"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
@@ -143,11 +144,9 @@ func complete(t *testing.T, cluster *fakeCluster, user string, args ...string) (
 		}
 	}
 	io, _, out, errOut := iostreams.Test()
-	f := NewFactory(io)
+	f := factory.New(io)
 	root := &cobra.Command{Use: "kgate", SilenceErrors: true, SilenceUsage: true}
-	f.KubeFlags.AddFlags(root.PersistentFlags())
-	root.PersistentFlags().StringP("project", "p", "", "")
-	root.PersistentFlags().StringP("output", "o", "", "")
+	root.PersistentFlags().AddFlagSet(f.Flags)
 	root.AddCommand(get.NewCmdGet(f, nil), describe.NewCmdDescribe(f, nil), logs.NewCmdLogs(f, nil),
 		execcmd.NewCmdExec(f, nil), scale.NewCmdScale(f, nil), deletecmd.NewCmdDelete(f, nil),
 		projectcmd.NewCmdProject(f), cani.NewCmdCanI(f, nil), whoami.NewCmdWhoami(f, nil),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -106,9 +105,6 @@ func explain(err error) (msg string, code int, hint string) {
 	if m, c, h, ok := describeExternal(err); ok {
 		return m, c, h
 	}
-	if isUsage(err) {
-		return "error: " + err.Error(), ExitUsage, "See 'kgate --help' for usage."
-	}
 	return "error: " + err.Error(), ExitError, ""
 }
 
@@ -194,18 +190,6 @@ func rootCause(err error) string {
 		}
 		err = u
 	}
-}
-
-// isUsage recognises cobra's own argument and flag errors.
-func isUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax", "if any flags in the group"} {
-		if strings.HasPrefix(s, p) || strings.Contains(s, " "+p) {
-			return true
-		}
-	}
-	return false
 }
 
 func firstNonEmpty(a, b string) string {

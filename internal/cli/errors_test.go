@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,8 +13,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	streamhttpstream "k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/factory"
+	"github.com/kgate/kgate/internal/iostreams"
 )
 
 func TestHandleError(t *testing.T) {
@@ -37,7 +41,6 @@ func TestHandleError(t *testing.T) {
 		{"wrapped refused", fmt.Errorf("listing: %w", refused), 6, "connection refused"},
 		{"deadline", context.DeadlineExceeded, 6, "cannot reach"},
 		{"exit code", &errs.ExitCodeError{Code: 137}, 137, ""},
-		{"cobra", fmt.Errorf("unknown flag: --frob"), 2, "unknown flag"},
 		{"partial", errs.Join([]error{apierrors.NewNotFound(pods, "a"), apierrors.NewNotFound(pods, "b")}), 5, `pods "b" not found`},
 		{"other", fmt.Errorf("boom"), 1, "error: boom"},
 		{"hint", errs.WithHint(errs.AuthErrorf("not logged in"), "run `kgate login`"), 3, "run `kgate login`"},
@@ -56,5 +59,35 @@ func TestHandleError(t *testing.T) {
 	}
 	if code := handleError(&bytes.Buffer{}, context.Canceled, true); code != 130 {
 		t.Errorf("interrupted: %d", code)
+	}
+}
+
+func TestUpgradeRefusedIsForbidden(t *testing.T) {
+	err := &streamhttpstream.UpgradeFailureError{Cause: apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web", errors.New("needs admin"))}
+	var b bytes.Buffer
+	if code := handleError(&b, err, false); code != ExitForbidden || !strings.Contains(b.String(), "Error from server (Forbidden)") {
+		t.Errorf("exit %d: %s", code, b.String())
+	}
+}
+
+// cobra's argument and flag errors reach the error mapping typed: exit 2
+// without any matching of cobra's words.
+func TestCobraErrorsAreUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"get", "--frob"},
+		{"whoami", "extra"},
+		{"lock", "user", "a", "b"},
+		{"can-i", "get"},
+		{"policy", "rbac", "a", "b"},
+		{"-n"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		root := NewRootCmd(factory.New(ios))
+		err := execute(context.Background(), root, args)
+		var ke *errs.Error
+		if !errors.As(err, &ke) || ke.Kind != errs.KindUsage {
+			t.Errorf("%q: %v (%T), want a usage error", args, err, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -12,11 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
-	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/cmd/attach"
 	"github.com/kgate/kgate/internal/cmd/cani"
 	cpcmd "github.com/kgate/kgate/internal/cmd/cp"
@@ -43,23 +41,41 @@ import (
 	"github.com/kgate/kgate/internal/cmd/version"
 	"github.com/kgate/kgate/internal/cmd/whoami"
 	"github.com/kgate/kgate/internal/cmdutil"
-	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/factory"
 	"github.com/kgate/kgate/internal/iostreams"
-	"github.com/kgate/kgate/internal/kube"
-	"github.com/kgate/kgate/internal/session"
 )
 
 // Main runs kgate and returns its exit code.
 func Main() int {
 	streams := iostreams.System()
+	if len(os.Args) > 1 && (os.Args[1] == cobra.ShellCompRequestCmd || os.Args[1] == cobra.ShellCompNoDescRequestCmd) {
+		// A completion request prints nothing but its candidates: warnings
+		// (a stale policy, ...) must not reach the shell.
+		streams.ErrOut = io.Discard
+	}
 	ctx, stop, interrupted := signalContext()
 	defer stop()
-	f := NewFactory(streams)
+	f := factory.New(streams)
 	root := NewRootCmd(f)
-	root.SetArgs(os.Args[1:])
-	_, err := root.ExecuteContextC(ctx)
+	err := execute(ctx, root, os.Args[1:])
 	return handleError(streams.ErrOut, err, interrupted.Load())
+}
+
+// execute runs root with args. Every usage error comes back typed
+// (errs.KindUsage): flags through the flag error func, arguments through
+// cmdutil's validators, and cobra's one error of its own, an argument of
+// the root command that names no command, here.
+func execute(ctx context.Context, root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	_, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		// Asking again tells cobra's own error from the commands' errors.
+		if _, _, ferr := root.Find(args); ferr != nil && ferr.Error() == err.Error() {
+			err = cmdutil.UnknownCommand(err)
+		}
+	}
+	return err
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM; a second one
@@ -82,79 +98,6 @@ func signalContext() (context.Context, func(), *atomic.Bool) {
 	return ctx, func() { signal.Stop(ch); cancel() }, &interrupted
 }
 
-// NewFactory builds the Factory whose dependencies are created on first use.
-func NewFactory(streams *iostreams.IOStreams) *cmdutil.Factory {
-	str := func() *string { s := ""; return &s }
-	kf := &genericclioptions.ConfigFlags{
-		KubeConfig: str(), Context: str(), Namespace: str(), Timeout: str(),
-	}
-	*kf.Timeout = "0"
-	f := &cmdutil.Factory{IOStreams: streams, KubeFlags: kf}
-
-	var cfg *config.Config
-	var cfgErr error
-	f.Config = func() (*config.Config, error) {
-		if cfg == nil && cfgErr == nil {
-			cfg, cfgErr = config.Load(nil)
-		}
-		return cfg, cfgErr
-	}
-	var restCfg *rest.Config
-	f.RESTConfig = func() (*rest.Config, error) {
-		if restCfg != nil {
-			return restCfg, nil
-		}
-		// Gateway mode or direct: one rest.Config, one code path.
-		c, err := restConfigFor(f, kf)
-		if err != nil {
-			return nil, err
-		}
-		c.UserAgent = "kgate/" + rest.DefaultKubernetesUserAgent()
-		// Requests made under an allowed decision carry its id as Audit-ID.
-		c.Wrap(audit.WrapTransport)
-		restCfg = c
-		return c, nil
-	}
-	var client *kube.Client
-	f.KubeClient = func() (*kube.Client, error) {
-		if client != nil {
-			return client, nil
-		}
-		c, err := f.RESTConfig()
-		if err != nil {
-			return nil, err
-		}
-		client, err = kube.NewClient(c)
-		return client, err
-	}
-	f.Kinds = newKinds(f)
-	f.Namespace = func() (string, bool, error) {
-		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return "", false, err
-		}
-		if *kf.Namespace != "" {
-			explicit = true
-		}
-		return ns, explicit, nil
-	}
-	f.Session = func() (*session.Session, error) {
-		c, err := f.Config()
-		if err != nil {
-			return nil, err
-		}
-		if c.Server != "" {
-			// --server names the gateway: only a session with it will do,
-			// for whoami as for the commands that reach the cluster.
-			return gatewaySession(f)
-		}
-		return session.NewStore(c.Paths.ConfigDir).Load()
-	}
-	wireRefresh(f)
-	wirePolicy(f, kf)
-	return f
-}
-
 // noOutputFormats are the commands that print text only: -o on them is a
 // usage error, not silently ignored. (-o stays a global flag so that the
 // config file and KGATE_OUTPUT can set it for the commands that have formats.)
@@ -166,8 +109,6 @@ var noOutputFormats = map[string]bool{
 
 // NewRootCmd returns the kgate command with every subcommand.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
-	var verbosity int
-	var project, output string
 	root := &cobra.Command{
 		Use:   "kgate <command> [flags]",
 		Short: "Safe, simple access to Kubernetes for engineers and scripts",
@@ -195,16 +136,15 @@ Exit codes:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(cmd.Flags())
+			// The config reads the global flags cobra has just parsed.
+			cfg, err := f.Config()
 			if err != nil {
 				return err
 			}
-			f.Config = func() (*config.Config, error) { return cfg, nil }
 			if fl := cmd.Flags().Lookup("output"); fl != nil && fl.Changed && noOutputFormats[cmd.CommandPath()] {
 				return errs.WithHint(errs.UsageErrorf("%s has no output formats; -o/--output does not apply", cmd.CommandPath()),
 					"See '"+cmd.CommandPath()+" --help' for usage.")
 			}
-			applyConfig(cmd, f.KubeFlags, cfg)
 			setVerbosity(cfg.Verbosity)
 			return nil
 		},
@@ -215,12 +155,7 @@ Exit codes:
 		return errs.WithHint(errs.UsageErrorf("%s", err.Error()), "See '"+c.CommandPath()+" --help' for usage.")
 	})
 
-	pf := root.PersistentFlags()
-	f.KubeFlags.AddFlags(pf)
-	pf.StringVarP(&project, "project", "p", "", "Project to work in: its first namespace (for patterns, the first existing match) when -n is not given")
-	pf.StringVarP(&output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
-	pf.IntVarP(&verbosity, "v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
-	pf.String("server", "", "URL of the kgate gateway (gateway mode; default: config key server, else the session's gateway)")
+	root.PersistentFlags().AddFlagSet(f.Flags)
 
 	root.AddGroup(&cobra.Group{ID: "basic", Title: "Working with workloads:"})
 	root.AddGroup(&cobra.Group{ID: "identity", Title: "Identity:"})
@@ -276,22 +211,6 @@ Exit codes:
 	root.SetCompletionCommandGroupID("other")
 	registerCompletions(root, f)
 	return root
-}
-
-// applyConfig gives the kubeconfig flags the config file's and environment's
-// values where the user did not set the flag.
-func applyConfig(cmd *cobra.Command, kf *genericclioptions.ConfigFlags, cfg *config.Config) {
-	set := func(name string, dst *string, val string) {
-		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
-			return
-		}
-		if val != "" {
-			*dst = val
-		}
-	}
-	set("kubeconfig", kf.KubeConfig, cfg.Kubeconfig)
-	set("context", kf.Context, cfg.Context)
-	set("namespace", kf.Namespace, cfg.Namespace)
 }
 
 func setVerbosity(v int) {

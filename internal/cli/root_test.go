@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kgate/kgate/internal/factory"
 	"github.com/kgate/kgate/internal/iostreams"
 )
 
@@ -16,7 +17,7 @@ import (
 // user's shell; and checks every command has help a man page can use.
 func TestCommandTree(t *testing.T) {
 	io, _, _, _ := iostreams.Test()
-	root := NewRootCmd(NewFactory(io))
+	root := NewRootCmd(factory.New(io))
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		defer func() {
@@ -51,7 +52,7 @@ func TestCommandTree(t *testing.T) {
 // code contract, every code of it.
 func TestHelpListsExitCodes(t *testing.T) {
 	io, _, out, _ := iostreams.Test()
-	root := NewRootCmd(NewFactory(io))
+	root := NewRootCmd(factory.New(io))
 	root.SetArgs([]string{"--help"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)

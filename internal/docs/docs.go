@@ -15,6 +15,7 @@ import (
 
 	"github.com/kgate/kgate/internal/cli"
 	"github.com/kgate/kgate/internal/cmd/completion"
+	"github.com/kgate/kgate/internal/factory"
 	"github.com/kgate/kgate/internal/iostreams"
 )
 
@@ -34,7 +35,7 @@ var CompletionFiles = map[string]string{
 // alone (no dates, no paths), so it can be compared with the checked-in copy.
 func GeneratedDocs() (map[string][]byte, error) {
 	io, _, _, _ := iostreams.Test()
-	root := cli.NewRootCmd(cli.NewFactory(io))
+	root := cli.NewRootCmd(factory.New(io))
 	files := map[string][]byte{}
 	for _, shell := range completion.Shells {
 		var b bytes.Buffer

@@ -101,11 +101,20 @@ func (st *Store) Load() (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if now := st.now(); !now.Before(s.Expires) {
-		return nil, errs.WithHint(errs.AuthErrorf("the session of %s expired at %s (%s)",
-			s.User, s.Expires.Local().Format("2006-01-02 15:04:05 MST"), st.Path()), LoginHint)
+	if err := st.Check(s); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// Check is Load's test of a session already read: an expired one is an
+// errs.KindAuth error naming the file.
+func (st *Store) Check(s *Session) error {
+	if now := st.now(); !now.Before(s.Expires) {
+		return errs.WithHint(errs.AuthErrorf("the session of %s expired at %s (%s)",
+			s.User, s.Expires.Local().Format("2006-01-02 15:04:05 MST"), st.Path()), LoginHint)
+	}
+	return nil
 }
 
 // Read returns the session whether or not it has expired.

@@ -17,6 +17,7 @@ import (
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -28,7 +29,7 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Authorize  cmdutil.AuthorizeFunc
+	Access     *enforce.Access
 	Executor   execcmd.RemoteExecutor
 	Terminal   func() *tty.Terminal
 
@@ -43,7 +44,7 @@ type Options struct {
 
 // NewCmdAttach returns `kgate attach`; runF replaces the run step in tests.
 func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize,
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]",
@@ -104,10 +105,8 @@ func attachRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Authorize != nil {
-		if ctx, err = o.Authorize(ctx, execcmd.StreamRequest("attach", r, ns, name)); err != nil {
-			return err
-		}
+	if ctx, err = o.Access.Authorize(ctx, execcmd.StreamRequest("attach", r, ns, name)); err != nil {
+		return err
 	}
 	client, err := o.KubeClient()
 	if err != nil {

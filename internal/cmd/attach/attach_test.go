@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
@@ -59,10 +60,10 @@ func TestAuthorizeNamesTheTarget(t *testing.T) {
 		}
 		var got policy.Request
 		o.Namespace = func() (string, bool, error) { return "payments", true, nil }
-		o.Authorize = func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+		o.Access = &enforce.Access{Check: func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
 			got = req
 			return ctx, errs.ForbiddenErrorf("no")
-		}
+		}}
 		o.KubeClient = nil // any use would panic
 		if err := attachRun(context.Background(), o); err == nil || got != want {
 			t.Errorf("%s: asked %+v (%v), want %+v", target, got, err, want)

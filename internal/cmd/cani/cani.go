@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -69,7 +70,7 @@ error (exit 2).`,
 
   # in a script
   if kgate can-i scale deployments -n payments >/dev/null; then ...; fi`,
-		Args: cobra.RangeArgs(2, 3),
+		Args: cmdutil.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Verb, opts.Resource = strings.ToLower(args[0]), args[1]
 			if kind, name, ok := strings.Cut(opts.Resource, "/"); ok {
@@ -100,7 +101,7 @@ func canIRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	req := cmdutil.RequestFor(opts.Verb, r, "", opts.Name)
+	req := enforce.RequestFor(opts.Verb, r, "", opts.Name)
 	if r.Namespaced {
 		ns, _, err := opts.Namespace()
 		if err != nil {

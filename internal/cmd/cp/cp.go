@@ -24,6 +24,7 @@ import (
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -35,7 +36,7 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Authorize  cmdutil.AuthorizeFunc
+	Access     *enforce.Access
 	Executor   execcmd.RemoteExecutor
 
 	Src, Dest  string
@@ -46,7 +47,7 @@ type Options struct {
 
 // NewCmdCp returns `kgate cp`; runF replaces the run step in tests.
 func NewCmdCp(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize, Executor: execcmd.DefaultExecutor{}}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Executor: execcmd.DefaultExecutor{}}
 	cmd := &cobra.Command{
 		Use:   "cp SRC DEST [-c CONTAINER]",
 		Short: "Copy files and directories to and from containers (admins only)",
@@ -153,11 +154,9 @@ func cpRun(ctx context.Context, o *Options) error {
 			return errs.NotFoundErrorf("%s: no such file or directory", src.Path)
 		}
 	}
-	if o.Authorize != nil {
-		req := policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "exec", Namespace: remote.Namespace, Name: remote.Pod}
-		if ctx, err = o.Authorize(ctx, req, "cp", o.Src, o.Dest); err != nil {
-			return err
-		}
+	req := policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "exec", Namespace: remote.Namespace, Name: remote.Pod}
+	if ctx, err = o.Access.Authorize(ctx, req, "cp", o.Src, o.Dest); err != nil {
+		return err
 	}
 	client, err := o.KubeClient()
 	if err != nil {

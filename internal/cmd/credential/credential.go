@@ -53,7 +53,7 @@ or its directory cannot be reached and the current token has expired.`,
   #   command: kgate
   #   args: [credential, --server, https://kgate.example.com]
   kgate credential --server https://kgate.example.com`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

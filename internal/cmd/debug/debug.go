@@ -19,6 +19,7 @@ import (
 	"github.com/kgate/kgate/internal/cmd/attach"
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -35,7 +36,7 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Authorize  cmdutil.AuthorizeFunc
+	Access     *enforce.Access
 	Executor   execcmd.RemoteExecutor
 	Terminal   func() *tty.Terminal
 
@@ -55,7 +56,7 @@ type Options struct {
 
 // NewCmdDebug returns `kgate debug`; runF replaces the run step in tests.
 func NewCmdDebug(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize,
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "debug POD --image=IMAGE [-it] [-c NAME] [--target=CONTAINER] [-- COMMAND [ARGS...]]",
@@ -125,14 +126,12 @@ func debugRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Authorize != nil {
-		if ctx, err = o.Authorize(ctx, policy.Request{Verb: VerbDebug, Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: o.Pod}); err != nil {
+	if ctx, err = o.Access.Authorize(ctx, policy.Request{Verb: VerbDebug, Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: o.Pod}); err != nil {
+		return err
+	}
+	if o.Attach {
+		if ctx, err = o.Access.Authorize(ctx, policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "attach", Namespace: ns, Name: o.Pod}); err != nil {
 			return err
-		}
-		if o.Attach {
-			if ctx, err = o.Authorize(ctx, policy.Request{Verb: policy.VerbExec, Resource: "pods", Subresource: "attach", Namespace: ns, Name: o.Pod}); err != nil {
-				return err
-			}
 		}
 	}
 	client, err := o.KubeClient()

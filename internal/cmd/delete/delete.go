@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -25,7 +26,7 @@ type Options struct {
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
 	Output    func() (string, error)
-	Authorize cmdutil.AuthorizeFunc
+	Access    *enforce.Access
 
 	Args           []string
 	Selector       string
@@ -42,7 +43,7 @@ type Options struct {
 
 // NewCmdDelete returns `kgate delete`; runF replaces the run step in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Authorize: f.Authorize}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access()}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "delete (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) [flags]",
@@ -123,7 +124,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, "delete", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := o.Access.ChangeTargets(ctx, o.Kinds, "delete", o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
 		if !r.Namespaced {
 			return errs.ForbiddenErrorf("kgate never deletes %s: cluster-wide objects are out of its reach, whatever your role", r.GVR.Resource)
 		}
@@ -148,7 +149,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	// itself answers NotFound, and no extra request is made.
 	asking := o.DryRun == "" && !o.Yes
 	var failures []error
-	var present []cmdutil.Object
+	var present []enforce.Object
 	if o.Selector == "" && (asking || o.DryRun == "client") {
 		for _, t := range targets {
 			if _, err := client.Get(ctx, t.Resource, ns, t.Name); err != nil {
@@ -192,7 +193,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if o.DryRun == "server" {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	var deleted []cmdutil.Object
+	var deleted []enforce.Object
 	for _, t := range present {
 		if o.DryRun != "client" {
 			if err := client.Delete(ctx, t.Resource, ns, t.Name, opts); err != nil {

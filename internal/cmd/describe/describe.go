@@ -11,6 +11,7 @@ import (
 	kdescribe "k8s.io/kubectl/pkg/describe"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -26,7 +27,7 @@ type Options struct {
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
 	// Access is the policy check made before any request.
-	Access *cmdutil.Access
+	Access *enforce.Access
 
 	Args          []string
 	LabelSelector string

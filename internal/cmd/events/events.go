@@ -23,6 +23,7 @@ import (
 	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -36,7 +37,7 @@ type Options struct {
 	Namespace  func() (string, bool, error)
 	Output     func() (string, error)
 	// Access is the policy check made before any request.
-	Access *cmdutil.Access
+	Access *enforce.Access
 
 	AllNamespaces bool
 	Watch         bool
@@ -63,7 +64,7 @@ keeps those about one object, --types those of some types, -w follows new ones.
 
   # every namespace of your projects
   kgate events -A`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, t := range opts.Types {
 				if !strings.EqualFold(t, corev1.EventTypeNormal) && !strings.EqualFold(t, corev1.EventTypeWarning) {

@@ -24,6 +24,7 @@ import (
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -49,9 +50,9 @@ type Options struct {
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
 	Executor   RemoteExecutor
-	// Authorize is the policy check (cmdutil.AuthorizeFunc); it returns the
-	// context to use for the request. command is recorded in the audit log.
-	Authorize func(ctx context.Context, req policy.Request, command ...string) (context.Context, error)
+	// Access is the policy check (enforce.Access): the request is
+	// asked about before any reaches the cluster.
+	Access *enforce.Access
 	// Terminal returns the local terminal on stdin, or nil.
 	Terminal func() *tty.Terminal
 
@@ -68,14 +69,9 @@ type Options struct {
 // NewCmdExec returns `kgate exec`; runF replaces the run step in tests.
 func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{
-		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace,
+		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: DefaultExecutor{},
 		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
-	}
-	if f.Authorize != nil {
-		opts.Authorize = func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
-			return f.Authorize(ctx, req, command...)
-		}
 	}
 	cmd := &cobra.Command{
 		Use:   "exec (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t] -- COMMAND [ARGS...]",
@@ -168,16 +164,14 @@ func execRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Authorize != nil {
-		// The check names what the user typed; the pod is resolved only if allowed.
-		var command []string
-		if !opts.Stdin && !opts.TTY {
-			// An interactive session's keystrokes are not a command to record.
-			command = opts.Command
-		}
-		if ctx, err = opts.Authorize(ctx, execRequest(r, ns, name), command...); err != nil {
-			return err
-		}
+	// The check names what the user typed; the pod is resolved only if allowed.
+	var command []string
+	if !opts.Stdin && !opts.TTY {
+		// An interactive session's keystrokes are not a command to record.
+		command = opts.Command
+	}
+	if ctx, err = opts.Access.Authorize(ctx, execRequest(r, ns, name), command...); err != nil {
+		return err
 	}
 	client, err := opts.KubeClient()
 	if err != nil {

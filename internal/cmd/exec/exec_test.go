@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
@@ -81,9 +82,9 @@ func TestDeniedBeforeAnyRequest(t *testing.T) {
 	o := &Options{
 		IO: io, Target: "web-1", Command: []string{"true"}, Transport: TransportAuto, Executor: ex,
 		Namespace: func() (string, bool, error) { return "payments", true, nil },
-		Authorize: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
+		Access: &enforce.Access{Check: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
 			return ctx, errs.ForbiddenErrorf("no")
-		},
+		}},
 		KubeClient: nil, // any use would panic
 	}
 	err := execRun(context.Background(), o)
@@ -112,10 +113,10 @@ func TestAuthorizeNamesTheTarget(t *testing.T) {
 		o := &Options{
 			IO: io, Target: tc.target, Command: []string{"ls", "/"}, Stdin: tc.interactive, Transport: TransportAuto,
 			Namespace: func() (string, bool, error) { return "payments", true, nil },
-			Authorize: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
+			Access: &enforce.Access{Check: func(ctx context.Context, req policy.Request, cmd ...string) (context.Context, error) {
 				got, gotCmd = req, cmd
 				return ctx, errs.ForbiddenErrorf("no")
-			},
+			}},
 		}
 		_ = execRun(context.Background(), o)
 		if got != tc.want || !slices.Equal(gotCmd, tc.command) {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -34,7 +35,7 @@ type Options struct {
 	Namespace func() (string, bool, error)
 	Output    func() (string, error)
 	// Access is the policy check made before any request.
-	Access *cmdutil.Access
+	Access *enforce.Access
 
 	Args           []string
 	LabelSelector  string
@@ -214,7 +215,7 @@ func hasNames(ts []kube.Target) bool {
 	return false
 }
 
-func getTables(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, wide bool) error {
+func getTables(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, wide bool) error {
 	var failures []error
 	printed := 0
 	var lastRV string
@@ -367,7 +368,7 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 	return fmt.Sprintf("No resources found in %s namespace.", ns)
 }
 
-func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
+func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
 	if _, isName := p.(*cliprinters.NamePrinter); isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) && opts.SortBy == "" {
 		return getNames(ctx, opts, client, targets, scopes, lo)
 	}
@@ -469,7 +470,7 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 
 // getNames prints TYPE/NAME lines from metadata-only lists: -o name for
 // scripts, without fetching whole objects.
-func getNames(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, lo kube.ListOptions) error {
+func getNames(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, lo kube.ListOptions) error {
 	w := bufio.NewWriter(opts.IO.Out)
 	for i, t := range targets {
 		l, err := scopes[i].Names(ctx, client, t.Resource, lo)
@@ -507,7 +508,7 @@ func objectPrinter(output string) (cliprinters.ResourcePrinter, error) {
 }
 
 // getCustom prints -o custom-columns from whole objects.
-func getCustom(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []cmdutil.Scope, ns string, lo kube.ListOptions, cols []column) error {
+func getCustom(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, cols []column) error {
 	if opts.Watch {
 		return errs.UsageErrorf("-o custom-columns cannot be combined with --watch")
 	}

@@ -6,14 +6,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
 )
 
 // authorize asks the policy about every target before any request.
-func authorize(ctx context.Context, opts *Options, targets []kube.Target, ns string) (context.Context, []cmdutil.Scope, error) {
+func authorize(ctx context.Context, opts *Options, targets []kube.Target, ns string) (context.Context, []enforce.Scope, error) {
 	listVerb := policy.VerbList
 	if opts.Watch {
 		listVerb = policy.VerbWatch
@@ -33,7 +33,7 @@ func authorize(ctx context.Context, opts *Options, targets []kube.Target, ns str
 
 // listTable lists r as a server-side Table in every namespace of the scope
 // and keeps the rows the scope allows.
-func listTable(ctx context.Context, client *kube.Client, r kube.Resource, sc cmdutil.Scope, lo kube.ListOptions) (*metav1.Table, error) {
+func listTable(ctx context.Context, client *kube.Client, r kube.Resource, sc enforce.Scope, lo kube.ListOptions) (*metav1.Table, error) {
 	var all *metav1.Table
 	for _, ns := range sc.Namespaces {
 		t, err := client.Table(ctx, r, ns, lo)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -30,7 +31,7 @@ type Options struct {
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
 	Output    func() (string, error)
-	Authorize cmdutil.AuthorizeFunc
+	Access    *enforce.Access
 
 	// Annotate: annotations instead of labels.
 	Annotate        bool
@@ -56,7 +57,7 @@ func NewCmdAnnotate(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 
 func newCmd(f *cmdutil.Factory, runF func(*Options) error, annotate bool) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Output: f.OutputFormat(),
-		Authorize: f.Authorize, Annotate: annotate}
+		Access: f.Access(), Annotate: annotate}
 	w := words(annotate)
 	cmd := &cobra.Command{
 		Use:   w.verb + " (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) KEY=VALUE... [KEY-...]",
@@ -178,7 +179,7 @@ func labelRun(ctx context.Context, o *Options) error {
 	if o.List {
 		verb = "get"
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, verb, o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := o.Access.ChangeTargets(ctx, o.Kinds, verb, o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
 		if r.GVR.Resource == "events" {
 			return errs.UsageErrorf("kgate does not %s events", w.verb)
 		}
@@ -218,7 +219,7 @@ func isRefusal(err error) bool {
 	return ok
 }
 
-func (o *Options) one(ctx context.Context, client *kube.Client, ns string, t cmdutil.Object, output string) error {
+func (o *Options) one(ctx context.Context, client *kube.Client, ns string, t enforce.Object, output string) error {
 	w := words(o.Annotate)
 	nsOf := ns
 	if !t.Resource.Namespaced {

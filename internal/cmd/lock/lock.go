@@ -78,7 +78,7 @@ lasts until ` + "`kgate unlock`" + `, or for --ttl.`,
 
   # what is locked
   kgate lock list`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 	}
 	for _, target := range []string{gateway.LockUser, gateway.LockGroup} {
 		opts := newOptions(f)
@@ -90,7 +90,7 @@ lasts until ` + "`kgate unlock`" + `, or for --ttl.`,
 				"streams end, new requests and refreshes are refused with the reason. Super admins only.",
 			Example: "  kgate lock " + target + " " + map[string]string{"user": "bob", "group": "contractors"}[target] +
 				" --reason \"offboarding, ticket HR-77\" --ttl 2h",
-			Args: cobra.ExactArgs(1),
+			Args: cmdutil.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Name = args[0]
 				if strings.TrimSpace(opts.Reason) == "" {
@@ -115,7 +115,7 @@ lasts until ` + "`kgate unlock`" + `, or for --ttl.`,
 		Short:   "List the locks in effect",
 		Long:    "List the locks in effect on the gateway: who or which group, who locked, since when, until when, why.\nSuper admins only.",
 		Example: "  kgate lock list\n  kgate lock list -o json",
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), lopts)
@@ -134,7 +134,7 @@ func NewCmdUnlock(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Long: `Remove the lock on a user or a group; access is restored at once on every
 gateway replica. Audited like the lock.`,
 		Example: `  kgate unlock user bob`,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 	}
 	for _, target := range []string{gateway.LockUser, gateway.LockGroup} {
 		opts := newOptions(f)
@@ -144,7 +144,7 @@ gateway replica. Audited like the lock.`,
 			Short:   "Unlock a " + target,
 			Long:    "Remove the lock on the " + target + " NAME; access is restored at once. Super admins only.",
 			Example: "  kgate unlock " + target + " " + map[string]string{"user": "bob", "group": "contractors"}[target],
-			Args:    cobra.ExactArgs(1),
+			Args:    cmdutil.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Name = args[0]
 				if runF != nil {

@@ -57,9 +57,7 @@ type Options struct {
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{
 		IO: f.IOStreams,
-		// Read at run time: the root command replaces f.Config with one that
-		// sees the flags (--server).
-		Config:    func() (*config.Config, error) { return f.Config() },
+		Config:    f.Config,
 		LookupEnv: os.LookupEnv,
 		Now:       time.Now,
 		NewAuthenticator: func(cfg config.LDAP, warnf func(string, ...any)) (Authenticator, error) {
@@ -100,7 +98,7 @@ later command goes through the gateway with that token.`,
 
   # against a directory not in the config file
   kgate login --ldap-url ldaps://ldap1.example.com --ldap-url ldaps://ldap2.example.com`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

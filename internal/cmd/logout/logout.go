@@ -47,7 +47,7 @@ every access token issued under it are refused by every replica from then on,
 also where they were copied. If the gateway cannot be reached, the session is
 kept (run logout again), unless --local says to forget it here only.`,
 		Example: `  kgate logout`,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -25,8 +26,9 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	// Authorize is the policy check (cmdutil.AuthorizeFunc) for reading logs.
-	Authorize func(ctx context.Context, req policy.Request, command ...string) (context.Context, error)
+	// Access is the policy check (enforce.Access): the request is
+	// asked about before any reaches the cluster.
+	Access *enforce.Access
 
 	Target        string
 	Selector      string
@@ -55,12 +57,7 @@ type Options struct {
 
 // NewCmdLogs returns `kgate logs`; runF replaces the run step in tests.
 func NewCmdLogs(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config}
-	if f.Authorize != nil {
-		opts.Authorize = func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
-			return f.Authorize(ctx, req, command...)
-		}
-	}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Config: f.Config, Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "logs (POD | TYPE/NAME | -l SELECTOR) [flags]",
 		Short: "Print or follow the logs of one pod or many",
@@ -228,11 +225,9 @@ func logsRun(ctx context.Context, o *Options) error {
 			name = n
 		}
 	}
-	if o.Authorize != nil {
-		// The check names what the user typed; its pods are found only if allowed.
-		if ctx, err = o.Authorize(ctx, logsRequest(r, ns, name)); err != nil {
-			return err
-		}
+	// The check names what the user typed; its pods are found only if allowed.
+	if ctx, err = o.Access.Authorize(ctx, logsRequest(r, ns, name)); err != nil {
+		return err
 	}
 	client, err := o.KubeClient()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
@@ -103,10 +104,10 @@ func TestAuthorizeNamesTheTarget(t *testing.T) {
 		}
 		var got policy.Request
 		o.Namespace = func() (string, bool, error) { return "search-prod", false, nil }
-		o.Authorize = func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+		o.Access = &enforce.Access{Check: func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
 			got = req
 			return ctx, errs.ForbiddenErrorf("no")
-		}
+		}}
 		o.KubeClient = nil // any use would panic
 		var ke *errs.Error
 		if err := logsRun(context.Background(), o); !errors.As(err, &ke) || ke.Kind != errs.KindForbidden {

@@ -32,7 +32,7 @@ func NewCmdPolicy(f *cmdutil.Factory) *cobra.Command {
 guest or an admin of each. 'kgate policy check' validates a file before it is
 published, 'kgate policy show' prints the policy kgate decides with and where
 it came from, and 'kgate policy rbac' renders it as Kubernetes RBAC.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(NewCmdCheck(f, nil), NewCmdShow(f, nil), NewCmdRBAC(f, nil))
 	return cmd
@@ -86,7 +86,7 @@ is any. Namespaces that several projects claim (a user gets the highest role
 held in any of them) are reported too, without failing. FILE - reads stdin.`,
 		Example: `  kgate policy check policy.yaml
   kubectl get cm kgate-policy -o jsonpath='{.data.policy\.yaml}' | kgate policy check -`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if runF != nil {
@@ -253,7 +253,7 @@ comment lines naming its source, when it was fetched and its sha256. This goes
 through the local policy cache like every command, so it may refresh it.`,
 		Example: `  kgate policy show
   kgate policy show -o json | jq -r .source`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

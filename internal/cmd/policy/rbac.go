@@ -95,7 +95,7 @@ you need the rights to create ClusterRoles and RoleBindings.`,
 
   # apply a policy file to the cluster of the current kubeconfig context
   kgate policy rbac policy.yaml --apply`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.File = args[0]

@@ -25,6 +25,7 @@ import (
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -40,7 +41,7 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Authorize  cmdutil.AuthorizeFunc
+	Access     *enforce.Access
 	Forwarder  Forwarder
 
 	Target            string
@@ -54,7 +55,7 @@ type Options struct {
 
 // NewCmdPortForward returns `kgate port-forward`; runF replaces the run step in tests.
 func NewCmdPortForward(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Authorize: f.Authorize, Forwarder: DefaultForwarder{}}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Forwarder: DefaultForwarder{}}
 	cmd := &cobra.Command{
 		Use:   "port-forward (POD | TYPE/NAME) [LOCAL_PORT:]REMOTE_PORT... [flags]",
 		Short: "Forward local ports to a pod (admins only)",
@@ -139,11 +140,9 @@ func portForwardRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Authorize != nil {
-		// The check names what the user typed; the pod is resolved only if allowed.
-		if ctx, err = o.Authorize(ctx, execcmd.StreamRequest("portforward", r, ns, name)); err != nil {
-			return err
-		}
+	// The check names what the user typed; the pod is resolved only if allowed.
+	if ctx, err = o.Access.Authorize(ctx, execcmd.StreamRequest("portforward", r, ns, name)); err != nil {
+		return err
 	}
 	client, err := o.KubeClient()
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
@@ -20,7 +22,7 @@ type UseOptions struct {
 	Identity func() (policy.Identity, error)
 	Policy   func() (*policy.Policy, error)
 	// Namespaces returns the project's namespaces: its exact names, then the
-	// cluster's namespaces its patterns match (cmdutil.Access.ProjectNamespaces).
+	// cluster's namespaces its patterns match (enforce.Access.ProjectNamespaces).
 	Namespaces func(ctx context.Context, pr *policy.Project) ([]string, error)
 	// Write records the current project ("" forgets it) and the namespace
 	// chosen in it ("" for the project's first exact namespace).
@@ -43,7 +45,7 @@ that is not a pattern, else the first namespace of the cluster its patterns
 match), that of the project chosen with 'kgate project use', and the
 kubeconfig's namespace. With none of these, a user who holds a role in one
 project only works in that project.`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(NewCmdUse(f, nil))
 	return cmd
@@ -61,7 +63,7 @@ func NewCmdUse(f *cmdutil.Factory, runF func(*UseOptions) error) *cobra.Command 
 		if err != nil {
 			return err
 		}
-		return cmdutil.WriteCurrent(cfg.Paths.ConfigDir, name, namespace)
+		return config.WriteCurrent(cfg.Paths.ConfigDir, name, namespace)
 	}
 	cmd := &cobra.Command{
 		Use:   "use (NAME [-n NAMESPACE] | --clear)",
@@ -150,7 +152,7 @@ func useRun(ctx context.Context, opts *UseOptions) error {
 			ns, others = nss[0], nss[1:]
 		}
 		if ns == "" {
-			return cmdutil.NoNamespaceInProject(pol, id, pr)
+			return enforce.NoNamespaceInProject(pol, id, pr)
 		}
 	}
 	recorded := ns

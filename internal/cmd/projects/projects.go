@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
@@ -26,7 +27,7 @@ type Options struct {
 	// Current is the project chosen with `kgate project use` ("" for none).
 	Current func() (string, error)
 	// Namespaces returns a project's namespaces with its patterns expanded
-	// against the cluster's (cmdutil.Access.ProjectNamespaces); nil shows
+	// against the cluster's (enforce.Access.ProjectNamespaces); nil shows
 	// the patterns.
 	Namespaces func(ctx context.Context, pr *policy.Project) ([]string, error)
 }
@@ -59,7 +60,7 @@ func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		if err != nil {
 			return "", err
 		}
-		return cmdutil.ReadCurrentProject(cfg.Paths.ConfigDir)
+		return config.ReadCurrentProject(cfg.Paths.ConfigDir)
 	}
 	return &cobra.Command{
 		Use:   "projects",
@@ -75,7 +76,7 @@ namespaces matched by patterns are listed for the cluster in use).`,
 
   # for a script
   kgate projects -o json`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -31,6 +31,7 @@ import (
 	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -52,7 +53,7 @@ type Options struct {
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
 	Output     func() (string, error)
-	Authorize  cmdutil.AuthorizeFunc
+	Access     *enforce.Access
 
 	// Action is the subcommand: status, history, restart, undo, pause, resume.
 	Action     string
@@ -81,7 +82,7 @@ it back, pause and resume it (admins).`,
   # its revisions, then back to the previous one
   kgate rollout history deploy/web
   kgate rollout undo deploy/web`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return errs.UsageErrorf("rollout needs a subcommand: status, history, restart, undo, pause or resume")
 		},
@@ -152,7 +153,7 @@ kubectl rollout resume does.`,
 
 func newSub(f *cmdutil.Factory, runF func(*Options) error, action, use, short, long, example string) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace,
-		Output: f.OutputFormat(), Authorize: f.Authorize, Action: action}
+		Output: f.OutputFormat(), Access: f.Access(), Action: action}
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: long, Example: example,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -226,7 +227,7 @@ func rolloutRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	allowed := kinds(o.Action)
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, nil, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := o.Access.ChangeTargets(ctx, nil, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
 		if !slices.Contains(allowed, r.GVR.Resource) {
 			return errs.UsageErrorf("rollout %s handles %s, not %s", o.Action, strings.Join(allowed, ", "), r.GVR.Resource)
 		}
@@ -251,7 +252,7 @@ func rolloutRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	getter := cmdutil.RESTGetter{Config: cmdutil.WithAuditID(ctx, rc), Namespace: ns}
+	getter := kube.RESTGetter{Config: kube.WithAuditID(ctx, rc), Namespace: ns}
 	switch o.Action {
 	case "status":
 		return status(ctx, o, client, ns, targets[0])
@@ -326,7 +327,7 @@ func dryRunSuffix(d string) string {
 }
 
 // patchOne restarts, pauses or resumes one workload.
-func patchOne(ctx context.Context, o *Options, client *kube.Client, ns string, t cmdutil.Object, output string) error {
+func patchOne(ctx context.Context, o *Options, client *kube.Client, ns string, t enforce.Object, output string) error {
 	obj, err := typed(ctx, client, t.Resource, ns, t.Name)
 	if err != nil {
 		return err
@@ -373,7 +374,7 @@ func patchOne(ctx context.Context, o *Options, client *kube.Client, ns string, t
 	return printName(o, obj, op+dryRunSuffix(o.DryRun), output)
 }
 
-func status(ctx context.Context, o *Options, client *kube.Client, ns string, t cmdutil.Object) error {
+func status(ctx context.Context, o *Options, client *kube.Client, ns string, t enforce.Object) error {
 	viewer, err := polymorphichelpers.StatusViewerFn(t.Resource.Mapping())
 	if err != nil {
 		return err
@@ -426,7 +427,7 @@ func status(ctx context.Context, o *Options, client *kube.Client, ns string, t c
 	return err
 }
 
-func history(ctx context.Context, o *Options, client *kube.Client, g cmdutil.RESTGetter, ns string, t cmdutil.Object, output string) error {
+func history(ctx context.Context, o *Options, client *kube.Client, g kube.RESTGetter, ns string, t enforce.Object, output string) error {
 	obj, err := typed(ctx, client, t.Resource, ns, t.Name)
 	if err != nil {
 		return err
@@ -452,7 +453,7 @@ func history(ctx context.Context, o *Options, client *kube.Client, g cmdutil.RES
 	return printName(o, obj, with+"\n"+text, "")
 }
 
-func undo(ctx context.Context, o *Options, client *kube.Client, g cmdutil.RESTGetter, ns string, t cmdutil.Object, output string) error {
+func undo(ctx context.Context, o *Options, client *kube.Client, g kube.RESTGetter, ns string, t enforce.Object, output string) error {
 	obj, err := typed(ctx, client, t.Resource, ns, t.Name)
 	if err != nil {
 		return err

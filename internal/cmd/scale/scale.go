@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -25,7 +26,7 @@ type Options struct {
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
 	Output    func() (string, error)
-	Authorize cmdutil.AuthorizeFunc
+	Access    *enforce.Access
 
 	Args            []string
 	Selector        string
@@ -41,7 +42,7 @@ type Options struct {
 
 // NewCmdScale returns `kgate scale`; runF replaces the run step in tests.
 func NewCmdScale(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Authorize: f.Authorize, Poll: 500 * time.Millisecond}
+	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access(), Poll: 500 * time.Millisecond}
 	opts.Output = f.OutputFormat()
 	cmd := &cobra.Command{
 		Use:   "scale (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) --replicas=N",
@@ -121,7 +122,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, targets, err := cmdutil.ChangeTargets(ctx, o.Kinds, "scale", o.Args, o.Selector, ns, o.KubeClient, o.Authorize, func(r kube.Resource) error {
+	ctx, targets, err := o.Access.ChangeTargets(ctx, o.Kinds, "scale", o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
 		if !kube.Scalable(r) {
 			return errs.UsageErrorf("kgate scales deployments, statefulsets and replicasets, not %s", r.GVR.Resource)
 		}
@@ -156,7 +157,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	var failures []error
-	var done []cmdutil.Object
+	var done []enforce.Object
 	for _, t := range targets {
 		if err := scaleOne(ctx, o, client, ns, t); err != nil {
 			if apierrors.IsNotFound(err) || isPrecondition(err) {
@@ -200,7 +201,7 @@ func isPrecondition(err error) bool {
 	return errors.As(err, &p)
 }
 
-func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t cmdutil.Object) error {
+func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t enforce.Object) error {
 	for attempt := 0; ; attempt++ {
 		s, err := c.GetScale(ctx, t.Resource, ns, t.Name)
 		if err != nil {
@@ -224,7 +225,7 @@ func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t cmdu
 	}
 }
 
-func waitReady(ctx context.Context, o *Options, c *kube.Client, ns string, t cmdutil.Object) error {
+func waitReady(ctx context.Context, o *Options, c *kube.Client, ns string, t enforce.Object) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	tty := o.IO.IsStderrTTY()

@@ -124,7 +124,7 @@ Every flag has a config key (serve.listen, serve.tlsCertFile, ...); flags win.`,
 
   # rotating keys: sign with the new one, still accept the old one
   kgate serve ... --signing-key-file new.pem --verification-key-file old.pub.pem`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := opts.Config()
 			if err != nil {

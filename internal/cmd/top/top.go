@@ -20,6 +20,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
@@ -37,7 +38,7 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Access     *cmdutil.Access
+	Access     *enforce.Access
 
 	Nodes         bool
 	Name          string
@@ -65,7 +66,7 @@ available" and exits 6.`,
 
   # every node
   kgate top nodes`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return errs.UsageErrorf("top needs pods or nodes: kgate top pods")
 		},
@@ -160,7 +161,7 @@ func topRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var scope cmdutil.Scope
+	var scope enforce.Scope
 	if o.Name != "" {
 		ctx, err = o.Access.Authorize(ctx, policy.Request{Verb: policy.VerbGet, Resource: ResourcePodMetrics, Namespace: ns, Name: o.Name})
 		scope.Namespaces = []string{ns}

@@ -57,7 +57,7 @@ less than that is left, so a script can log in again before a long job.`,
 
   # in a script: make sure the session outlives the next hour
   kgate whoami --min-ttl 1h >/dev/null || kgate login -u "$USER" --password-stdin < "$PWFILE"`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.MinTTL < 0 {
 				return errs.UsageErrorf("--min-ttl %s is negative", opts.MinTTL)

@@ -1,4 +1,4 @@
-package cmdutil
+package enforce
 
 import (
 	"context"
@@ -52,9 +52,9 @@ func fixture(t *testing.T, id policy.Identity) (*Access, *memLog, *[]string) {
 	}
 	var nsCalls []string
 	acc := &Access{
-		Authorize: a.Authorize,
-		Identity:  a.Identity,
-		Policy:    a.Policy,
+		Check:    a.Authorize,
+		Identity: a.Identity,
+		Policy:   a.Policy,
 		Namespaces: func(ctx context.Context) ([]string, error) {
 			nsCalls = append(nsCalls, "list")
 			if _, ok := audit.IDFrom(ctx); !ok {

@@ -1,4 +1,4 @@
-package cli
+package factory
 
 import (
 	"context"
@@ -6,63 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/gwsession"
 	"github.com/kgate/kgate/internal/ldapauth"
 	"github.com/kgate/kgate/internal/session"
 )
-
-// wireRefresh gives the Factory the gateway session's token source, and
-// makes f.Session refresh what it returns: a gateway session's token when
-// due (so the local policy check sees the groups the gateway will), a
-// direct session's groups once it is older than session.refreshInterval.
-func wireRefresh(f *cmdutil.Factory) {
-	var src *gwsession.Source
-	var srcErr error
-	var srcDone bool
-	f.GatewaySource = func() (*gwsession.Source, error) {
-		if srcDone {
-			return src, srcErr
-		}
-		srcDone = true
-		s, err := gatewaySession(f)
-		if err != nil || s == nil {
-			srcErr = err
-			return nil, err
-		}
-		cfg, err := f.Config()
-		if err != nil {
-			srcErr = err
-			return nil, err
-		}
-		src = gwsession.New(session.NewStore(cfg.Paths.ConfigDir), s, f.IOStreams.ErrOut)
-		return src, nil
-	}
-	load := f.Session
-	f.Session = func() (*session.Session, error) {
-		s, err := load()
-		if err != nil {
-			return nil, err
-		}
-		if s.Token != "" {
-			src, err := f.GatewaySource()
-			if err != nil || src == nil {
-				return s, err
-			}
-			if _, _, err := src.Token(context.Background()); err != nil {
-				return nil, err
-			}
-			return src.Session(), nil
-		}
-		cfg, err := f.Config()
-		if err != nil {
-			return nil, err
-		}
-		return refreshDirect(context.Background(), cfg, session.NewStore(cfg.Paths.ConfigDir), s, nil, f.IOStreams.ErrOut, time.Now())
-	}
-}
 
 // lookupFunc reads a user again from the directory; (*ldapauth.Authenticator).Lookup is one.
 type lookupFunc func(ctx context.Context, username string) (*ldapauth.Identity, error)

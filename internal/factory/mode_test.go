@@ -1,7 +1,6 @@
-package cli
+package factory
 
 import (
-	"bytes"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -9,10 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	streamhttpstream "k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
@@ -22,20 +17,12 @@ import (
 	"github.com/kgate/kgate/internal/session"
 )
 
-func TestUpgradeRefusedIsForbidden(t *testing.T) {
-	err := &streamhttpstream.UpgradeFailureError{Cause: apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web", errors.New("needs admin"))}
-	var b bytes.Buffer
-	if code := handleError(&b, err, false); code != ExitForbidden || !strings.Contains(b.String(), "Error from server (Forbidden)") {
-		t.Errorf("exit %d: %s", code, b.String())
-	}
-}
-
 // gatewayFactory returns a Factory whose config has server set to server,
 // with the session s saved (none when nil).
 func gatewayFactory(t *testing.T, server string, s *session.Session) *cmdutil.Factory {
 	t.Helper()
 	ios, _, _, _ := iostreams.Test()
-	f := NewFactory(ios)
+	f := New(ios)
 	dir := t.TempDir()
 	cfg := &config.Config{Server: server, Paths: config.Paths{ConfigDir: dir, CacheDir: dir, StateDir: dir}}
 	f.Config = func() (*config.Config, error) { return cfg, nil }

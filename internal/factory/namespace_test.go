@@ -1,4 +1,4 @@
-package cli
+package factory
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/policy"
 
-	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -97,13 +96,13 @@ func TestNamespaceResolution(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := NewFactory(ios)
+			f := New(ios)
 			cfg := &config.Config{Project: tt.project, Paths: config.Paths{ConfigDir: filepath.Join(t.TempDir(), "config"), CacheDir: t.TempDir()}}
 			cfg.Policy.Source = pol
 			f.Config = func() (*config.Config, error) { return cfg, nil }
 			*f.KubeFlags.Namespace = tt.flagNS
 			if tt.current != "" {
-				if err := cmdutil.WriteCurrentProject(cfg.Paths.ConfigDir, tt.current); err != nil {
+				if err := config.WriteCurrentProject(cfg.Paths.ConfigDir, tt.current); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -173,7 +172,7 @@ func testNamespaceWithoutChoice(t *testing.T, ctxNS string) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := NewFactory(ios)
+			f := New(ios)
 			cfg := &config.Config{Project: tt.project, Paths: config.Paths{ConfigDir: filepath.Join(t.TempDir(), "config"), CacheDir: t.TempDir()}}
 			cfg.Policy.Source = pol
 			f.Config = func() (*config.Config, error) { return cfg, nil }
@@ -181,7 +180,7 @@ func testNamespaceWithoutChoice(t *testing.T, ctxNS string) {
 			log := &memAudit{}
 			f.Audit = func() (audit.Logger, error) { return log, nil }
 			if tt.current != "" {
-				if err := cmdutil.WriteCurrent(cfg.Paths.ConfigDir, tt.current, tt.currentNS); err != nil {
+				if err := config.WriteCurrent(cfg.Paths.ConfigDir, tt.current, tt.currentNS); err != nil {
 					t.Fatal(err)
 				}
 			}

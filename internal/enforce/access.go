@@ -1,7 +1,14 @@
-package cmdutil
+// Package enforce is kgate's one enforcement layer on the CLI side: every
+// policy decision a command (or completion) makes goes through an Access,
+// which asks the policy, writes the audit line, and hands back the context
+// whose requests carry the decision's Audit-ID. It also turns a command's
+// arguments into the objects to check (Targets, ChangeTargets) and says
+// where a list may look (Scope).
+package enforce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,9 +35,7 @@ type Authorizer struct {
 	Identity func() (policy.Identity, error)
 	Policy   func() (*policy.Policy, error)
 	Audit    func() (audit.Logger, error)
-	// Client names the caller in audit entries (the gateway's remote address).
-	Client string
-	Now    func() time.Time
+	Now      func() time.Time
 	// Unchosen, when set, turns a denial in a namespace the user never
 	// chose (no -n, -p, `kgate project use` or kubeconfig namespace) into
 	// an error that says how to choose one; see NoNamespaceChosen.
@@ -63,7 +68,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req policy.Request, command 
 	e := audit.Entry{
 		Time: now(), ID: auditID, User: id.User, Groups: id.Groups, Project: d.Project,
 		Namespace: req.Namespace, Verb: req.Verb, Resource: req.Resource, Subresource: req.Subresource,
-		Name: req.Name, Decision: audit.Deny, Reason: d.Reason, Command: command, Client: a.Client,
+		Name: req.Name, Decision: audit.Deny, Reason: d.Reason, Command: command,
 	}
 	if d.Allowed {
 		e.Decision = audit.Allow
@@ -101,14 +106,28 @@ func NoNamespaceChosen(user, ns string, projects []string) error {
 		"Run `kgate project use "+projects[0]+"` to work there by default, or name the namespace with -n NAMESPACE (or the project with -p PROJECT).")
 }
 
-// Access is the policy check as commands that read lists use it.
+// Access is the policy check as every command carries it: the one hook of
+// their Options. Authorize asks about one request; List, Targets and
+// ChangeTargets about what a command's arguments name.
 type Access struct {
-	Authorize AuthorizeFunc
-	Identity  func() (policy.Identity, error)
-	Policy    func() (*policy.Policy, error)
+	// Check is the decision with its audit line (Authorizer.Authorize in
+	// the CLI); nil refuses everything.
+	Check    AuthorizeFunc
+	Identity func() (policy.Identity, error)
+	Policy   func() (*policy.Policy, error)
 	// Namespaces lists the names of the cluster's namespaces; it is used to
 	// expand the globs of the user's projects for --all-namespaces.
 	Namespaces func(ctx context.Context) ([]string, error)
+}
+
+// Authorize asks the policy about req (see AuthorizeFunc); command is
+// recorded in the audit log. A nil Access, or one without Check, refuses:
+// a command that was not given the policy check makes no request.
+func (a *Access) Authorize(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
+	if a == nil || a.Check == nil {
+		return ctx, errors.New("internal error: no policy check for this command")
+	}
+	return a.Check(ctx, req, command...)
 }
 
 // Scope is where a list may look once the policy has been asked.
@@ -346,43 +365,4 @@ func (a *Access) visible() (func(string) bool, error) {
 		return nil, nil
 	}
 	return func(ns string) bool { return pol.Visible(id, ns) }, nil
-}
-
-// Access returns the policy check for commands that list, built from f.
-func (f *Factory) Access() *Access {
-	return &Access{
-		Authorize: func(ctx context.Context, req policy.Request, command ...string) (context.Context, error) {
-			return f.Authorize(ctx, req, command...)
-		},
-		Identity: func() (policy.Identity, error) { return f.Identity() },
-		Policy:   f.PolicyOnly,
-		Namespaces: func(ctx context.Context) ([]string, error) {
-			client, err := f.KubeClient()
-			if err != nil {
-				return nil, err
-			}
-			r, err := kube.Lookup("namespaces")
-			if err != nil {
-				return nil, err
-			}
-			l, err := client.Names(ctx, r, "", kube.ListOptions{ChunkSize: 500})
-			if err != nil {
-				return nil, err
-			}
-			names := make([]string, len(l))
-			for i, m := range l {
-				names[i] = m.Name
-			}
-			return names, nil
-		},
-	}
-}
-
-// PolicyOnly returns the policy in effect, without where it came from.
-func (f *Factory) PolicyOnly() (*policy.Policy, error) {
-	l, err := f.Policy()
-	if err != nil {
-		return nil, err
-	}
-	return l.Policy, nil
 }

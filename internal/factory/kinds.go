@@ -1,4 +1,4 @@
-package cli
+package factory
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

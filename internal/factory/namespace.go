@@ -1,124 +1,48 @@
-package cli
+package factory
 
 import (
 	"context"
-	"path/filepath"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
-	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/config"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/policycache"
 )
 
-// wirePolicy gives the Factory the identity, the policy (through the local
-// cache), the audit log and the policy check, and makes the namespace follow
-// -p/--project and `kgate project use`.
-func wirePolicy(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags) {
-	var id *policy.Identity
-	f.Identity = func() (policy.Identity, error) {
-		if id != nil {
-			return *id, nil
-		}
-		s, err := f.Session()
-		if err != nil {
-			return policy.Identity{}, err
-		}
-		id = &policy.Identity{User: s.User, Groups: s.Groups}
-		return *id, nil
-	}
-
-	var loaded *policycache.Loaded
-	var loadErr error
-	f.Policy = func() (*policycache.Loaded, error) {
-		if loaded != nil || loadErr != nil {
-			return loaded, loadErr
-		}
-		cfg, err := f.Config()
-		if err != nil {
-			return nil, err
-		}
-		o := policycache.Options{
-			Source: cfg.Policy.Source, CAFile: cfg.Policy.CAFile, TTL: cfg.Policy.TTL, MaxStale: cfg.Policy.MaxStale,
-			Dir: cfg.Paths.CacheDir, Warn: f.IOStreams.ErrOut, ConfigMaps: configMapGetter(f),
-		}
-		if err := gatewayPolicy(f, &o); err != nil {
-			return nil, err
-		}
-		c := policycache.New(o)
-		loaded, loadErr = c.Load(context.Background())
-		return loaded, loadErr
-	}
-
-	var logger audit.Logger
-	f.Audit = func() (audit.Logger, error) {
-		if logger != nil {
-			return logger, nil
-		}
-		cfg, err := f.Config()
-		if err != nil {
-			return nil, err
-		}
-		path := cfg.Audit.Path
-		if path == "" {
-			path = filepath.Join(cfg.Paths.StateDir, "audit.log")
-		}
-		logger, err = audit.NewFileLogger(audit.FileOptions{Path: path, MaxSizeMB: cfg.Audit.MaxSizeMB, MaxFiles: cfg.Audit.MaxFiles})
-		return logger, err
-	}
-
-	// unchosen is set when the namespace is the kubeconfig's default one,
-	// which the user never chose and holds no role in.
-	var unchosen func(req policy.Request) error
-	a := &cmdutil.Authorizer{
-		Identity: func() (policy.Identity, error) { return f.Identity() },
-		Policy:   f.PolicyOnly,
-		Audit:    func() (audit.Logger, error) { return f.Audit() },
-		Unchosen: func(req policy.Request) error {
-			if unchosen == nil {
-				return nil
-			}
-			return unchosen(req)
-		},
-	}
-	f.Authorize = a.Authorize
-
-	kubeNamespace := f.Namespace
-	var nsDone bool
-	var nsVal string
-	var nsExplicit bool
-	var nsErr error
-	f.Namespace = func() (string, bool, error) {
-		if *kf.Namespace != "" {
-			return kubeNamespace()
-		}
-		// Resolving may list the cluster's namespaces: once per process.
-		if !nsDone {
-			nsVal, nsExplicit, nsErr = resolveNamespace(f, kf, kubeNamespace, &unchosen)
-			nsDone = true
-		}
-		return nsVal, nsExplicit, nsErr
-	}
-}
-
-// resolveNamespace is the namespace without -n: that of -p, else of the
-// project chosen with `kgate project use`, else the kubeconfig context's.
-// When the context names none (or "default"), and the user holds no role in
+// resolveNamespace is the one place that says where a command works, in
+// this order: -n; else that of -p (cfg.Project); else that of the project
+// chosen with `kgate project use`; else the kubeconfig context's. When the
+// context names none (or "default"), and the user holds no role in
 // "default", the user's only project stands in; with several, a refused
-// request there says how to choose (set in *unchosen).
-func resolveNamespace(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags, kubeNamespace func() (string, bool, error),
-	unchosen *func(policy.Request) error) (string, bool, error) {
+// request there says how to choose (set in *unchosen). explicit reports
+// whether the user named it with -n or -p.
+func resolveNamespace(f *cmdutil.Factory, unchosen *func(policy.Request) error) (string, bool, error) {
+	kf := f.KubeFlags
+	// The kubeconfig's answer, with -n as its override.
+	kubeNamespace := func() (string, bool, error) {
+		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return "", false, err
+		}
+		return ns, explicit || *kf.Namespace != "", nil
+	}
+	// The config gives -n its KGATE_NAMESPACE or config file value.
 	cfg, err := f.Config()
 	if err != nil {
 		return "", false, err
 	}
+	if *kf.Namespace != "" {
+		return kubeNamespace()
+	}
 	project, explicit, chosenNS := cfg.Project, true, ""
 	if project == "" {
 		explicit = false
-		if project, chosenNS, err = cmdutil.ReadCurrent(cfg.Paths.ConfigDir); err != nil {
+		if project, chosenNS, err = config.ReadCurrent(cfg.Paths.ConfigDir); err != nil {
 			return "", false, err
 		}
 	}
@@ -157,7 +81,7 @@ func resolveNamespace(f *cmdutil.Factory, kf *genericclioptions.ConfigFlags, kub
 		if req.Namespace != ns {
 			return nil
 		}
-		return cmdutil.NoNamespaceChosen(id.User, ns, names)
+		return enforce.NoNamespaceChosen(id.User, ns, names)
 	}
 	return ns, false, nil
 }
@@ -182,7 +106,7 @@ func contextNamespace(kf *genericclioptions.ConfigFlags) string {
 // projectNamespace is the namespace -p PROJECT selects: chosen (recorded by
 // `kgate project use -n`) when the project still owns it, else its first
 // namespace that is not a pattern, else the first namespace of the cluster
-// its patterns match (cmdutil.Access.PickNamespace).
+// its patterns match (enforce.Access.PickNamespace).
 func projectNamespace(f *cmdutil.Factory, name, chosen string) (string, error) {
 	pol, err := f.PolicyOnly()
 	if err != nil {

@@ -1,4 +1,4 @@
-package cmdutil
+package enforce
 
 import (
 	"context"
@@ -19,8 +19,8 @@ type Object struct {
 // per object for names, per namespace before a selector is listed, then per
 // object. Kinds are resolved with kinds (nil: the built-in kinds only).
 // allowed refuses kinds the command does not handle. It makes no change.
-func ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
-	authorize AuthorizeFunc, allowed func(kube.Resource) error) (context.Context, []Object, error) {
+func (a *Access) ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []string, selector, ns string, client func() (*kube.Client, error),
+	allowed func(kube.Resource) error) (context.Context, []Object, error) {
 	targets, err := kinds.ParseArgs(args)
 	if err != nil {
 		return ctx, nil, err
@@ -42,10 +42,8 @@ func ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []s
 	}
 	// Every named object is checked before anything is sent.
 	for _, t := range out {
-		if authorize != nil {
-			if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, t.Name)); err != nil {
-				return ctx, nil, err
-			}
+		if ctx, err = a.Authorize(ctx, RequestFor(verb, t.Resource, ns, t.Name)); err != nil {
+			return ctx, nil, err
 		}
 	}
 	if selector == "" {
@@ -56,12 +54,10 @@ func ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []s
 		return ctx, nil, err
 	}
 	for _, t := range targets {
-		if authorize != nil {
-			// The role is per namespace: asking for the namespace first keeps a
-			// refused user's selector from ever reaching the API server.
-			if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, "")); err != nil {
-				return ctx, nil, err
-			}
+		// The role is per namespace: asking for the namespace first keeps a
+		// refused user's selector from ever reaching the API server.
+		if ctx, err = a.Authorize(ctx, RequestFor(verb, t.Resource, ns, "")); err != nil {
+			return ctx, nil, err
 		}
 		// Names are all that is needed: a metadata-only list.
 		l, err := c.Names(ctx, t.Resource, ns, kube.ListOptions{LabelSelector: selector})
@@ -69,10 +65,8 @@ func ChangeTargets(ctx context.Context, kinds *kube.Kinds, verb string, args []s
 			return ctx, nil, err
 		}
 		for _, m := range l {
-			if authorize != nil {
-				if ctx, err = authorize(ctx, RequestFor(verb, t.Resource, ns, m.Name)); err != nil {
-					return ctx, nil, err
-				}
+			if ctx, err = a.Authorize(ctx, RequestFor(verb, t.Resource, ns, m.Name)); err != nil {
+				return ctx, nil, err
 			}
 			out = append(out, Object{t.Resource, m.Name})
 		}
