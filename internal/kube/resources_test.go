@@ -88,3 +88,14 @@ func TestPath(t *testing.T) {
 		t.Errorf("Qualified: %s %s", deploy.Qualified(), pods.Qualified())
 	}
 }
+
+func TestOnLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"https://127.0.0.1:6443": true, "https://localhost:6443": true, "https://[::1]:6443": true, "127.0.0.2": true,
+		"https://10.0.0.1:6443": false, "https://api.example.com": false, "https://localhost.example.com:443": false, "": false,
+	} {
+		if got := onLoopback(host); got != want {
+			t.Errorf("onLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -36,6 +36,8 @@ type command struct {
 	name string
 	argv []string
 	fn   func() error // in-process alternative to argv (raw GET)
+	// devnull gives the command /dev/null as stdout instead of a pipe.
+	devnull bool
 }
 
 type result struct {
@@ -52,7 +54,7 @@ var callgrind = flag.Bool("callgrind", false, "also count instructions of one ru
 
 func main() {
 	runs := flag.Int("runs", 15, "runs of each command per scenario")
-	scenarios := flag.String("scenarios", "get-pods,completion,exec,logs,logs-follow,gateway,rollout-status,top,cp,port-forward", "comma-separated scenarios: get-pods, completion, exec, logs, logs-follow, gateway, rollout-status, top, cp, port-forward")
+	scenarios := flag.String("scenarios", "floor,get-pods,completion,exec,logs,logs-follow,gateway,rollout-status,top,cp,port-forward", "comma-separated scenarios: floor, pages, get-pods, completion, exec, logs, logs-follow, gateway, rollout-status, top, cp, port-forward")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	flag.Parse()
 
@@ -109,6 +111,10 @@ func main() {
 			followReport(kgate, kubectl)
 		case "gateway":
 			gatewayReport(kgate)
+		case "floor":
+			floorReport(kgate, kubectl, *runs, all, &order)
+		case "pages":
+			pagesReport(kgate, *runs, all, &order)
 		default:
 			if !commandScenarios(sc, kgate, kubectl, *runs, all, &order) {
 				fatal("unknown scenario " + sc)
@@ -224,6 +230,14 @@ func runOnce(c command) (time.Duration, int64, error) {
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	var errb bytes.Buffer
 	cmd.Stdout = io.Discard
+	if c.devnull {
+		f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
 	cmd.Stderr = &errb
 	start := time.Now()
 	if err := cmd.Run(); err != nil {

@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # seed.sh creates the benchmark namespaces bench-100, bench-1000 (shell
-# completion) and bench-2000 with that many pods each. The pods name a
-# scheduler that does not exist, so they stay Pending and cost the control
-# plane nothing after they are written.
+# completion), bench-2000 and bench-10000 (BENCH_SIZES) with that many pods
+# each. The pods are bound to the kwok nodes, so kwok runs them: every one is
+# Running with a full status (conditions, container statuses with IDs, IPs,
+# start times), the representation a real cluster sends. Created once and
+# reused: a namespace that already holds its pods is left alone.
 set -euo pipefail
 : "${KUBECTL_BIN:?}"
-for n in 100 1000 2000; do
+nodes=($("$KUBECTL_BIN" get nodes -l type=kwok -o name | sed 's|node/||'))
+(( ${#nodes[@]} > 0 )) || { echo "seed: no kwok nodes" >&2; exit 1; }
+for n in ${BENCH_SIZES:-100 1000 2000 10000}; do
   ns=bench-$n
-  have=$("$KUBECTL_BIN" get pods -n "$ns" --no-headers 2>/dev/null | wc -l || true)
-  if (( have >= n )); then continue; fi
-  "$KUBECTL_BIN" create namespace "$ns" >/dev/null 2>&1 || true
-  echo ">> creating $n pods in $ns" >&2
-  tmp=$(mktemp)
-  {
-    echo '{"apiVersion":"v1","kind":"List","items":['
-    for ((i = have; i < n; i++)); do
-      (( i > have )) && echo ','
-      printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-%05d","namespace":"%s","labels":{"app":"bench"}},"spec":{"schedulerName":"kgate-bench-none","containers":[{"name":"app","image":"registry.local/bench:1"}]}}' "$i" "$ns"
+  have=$("$KUBECTL_BIN" get pods -n "$ns" -o name 2>/dev/null | wc -l || true)
+  if (( have < n )); then
+    "$KUBECTL_BIN" create namespace "$ns" >/dev/null 2>&1 || true
+    echo ">> creating $((n - have)) pods in $ns" >&2
+    # Four kubectl processes at once, each with a share of the pods.
+    for part in 0 1 2 3; do
+      {
+        echo '{"apiVersion":"v1","kind":"List","items":['
+        first=1
+        for ((i = have + part; i < n; i += 4)); do
+          (( first )) || echo ','
+          first=0
+          printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-%05d","namespace":"%s","labels":{"app":"bench","tier":"t%d"}},"spec":{"nodeName":"%s","tolerations":[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}],"containers":[{"name":"app","image":"registry.local/bench:1","ports":[{"containerPort":8080,"name":"http"}],"env":[{"name":"MODE","value":"bench"}],"resources":{"requests":{"cpu":"10m","memory":"16Mi"}}}]}}' "$i" "$ns" $((i % 3)) "${nodes[$((i % ${#nodes[@]}))]}"
+        done
+        echo ']}'
+      } | "$KUBECTL_BIN" create -f - >/dev/null &
     done
-    echo ']}'
-  } >"$tmp"
-  "$KUBECTL_BIN" create -f "$tmp" >/dev/null
-  rm -f "$tmp"
+    wait
+  fi
+  # Wait until kwok has run them all.
+  for ((t = 0; t < 600; t++)); do
+    pending=$("$KUBECTL_BIN" get pods -n "$ns" --field-selector=status.phase!=Running -o name 2>/dev/null | wc -l)
+    (( pending == 0 )) && break
+    (( t % 10 == 0 )) && echo ">> $ns: $pending pods not Running yet" >&2
+    sleep 2
+  done
 done
 
 # bench-logs: 50 pods that each write ten log lines a second, for logs -f -l.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,4 +274,79 @@ func TestGetWatch(t *testing.T) {
 		t.Errorf("no event type column:\n%s", p.Output())
 	}
 	p.Stop()
+}
+
+// TestGetObjectsMatchKubectlBytes: -o json and -o yaml, streamed from the API
+// server's pages, print kubectl's bytes: lists (one and several kinds, paged
+// with a small --chunk-size, empty), one object, several named objects, the
+// cluster-scoped kinds and custom resources' definitions.
+func TestGetObjectsMatchKubectlBytes(t *testing.T) {
+	u := Operator(t)
+	for _, format := range []string{"json", "yaml"} {
+		for _, args := range [][]string{
+			{"get", "pods", "-n", "payments"},
+			{"get", "pods", "-n", "payments", "--chunk-size", "1"},
+			{"get", "deploy,svc,cm", "-n", "payments"},
+			{"get", "deploy", "web", "-n", "payments"},
+			{"get", "deploy/web", "svc/web", "-n", "payments"},
+			{"get", "pods", "-n", "payments", "-l", "nothing=here"},
+			{"get", "pods", "-n", "payments", "--sort-by", ".metadata.name"},
+			{"get", "namespaces"},
+			{"get", "nodes"},
+			{"get", "crd"},
+		} {
+			args := append(append([]string(nil), args...), "-o", format)
+			got := u.MustRun(args...).Stdout
+			want := MustKubectl(t, args...).Stdout
+			if got != want {
+				t.Errorf("%v: output differs from kubectl's\n%s", args, firstDiff(got, want))
+			}
+		}
+	}
+}
+
+// TestGetTablesMatchKubectlIncludeObject: the tables that need each row's
+// object (-A's namespace column, --show-labels, -L, --sort-by, names) match
+// kubectl, now that plain tables ask for none.
+func TestGetTablesMatchKubectlIncludeObject(t *testing.T) {
+	u := Operator(t)
+	for _, args := range [][]string{
+		{"get", "pods", "-A"},
+		{"get", "pods", "-n", "payments", "--show-labels"},
+		{"get", "pods", "-n", "payments", "-L", "app,job-name"},
+		{"get", "pods", "-A", "-l", "app=web", "--show-labels"},
+		{"get", "pods", "-n", "payments", "--sort-by", ".metadata.name"},
+		{"get", "pods", "-n", "payments", "--sort-by", ".spec.nodeName"},
+		{"get", "deploy", "web", "-n", "payments", "-o", "wide"},
+		{"get", "pods", "-n", "payments", "-o", "name"},
+	} {
+		got := Fields(u.MustRun(args...).Stdout)
+		want := Fields(MustKubectl(t, args...).Stdout)
+		if len(got) != len(want) {
+			t.Errorf("%v: %d rows, kubectl %d", args, len(got), len(want))
+			continue
+		}
+		for r := range got {
+			if len(got[r]) != len(want[r]) {
+				t.Errorf("%v row %d: %v vs kubectl %v", args, r, got[r], want[r])
+				continue
+			}
+			for c := range got[r] {
+				if got[r][c] != want[r][c] && !(isAge(got[r][c]) && isAge(want[r][c])) {
+					t.Errorf("%v row %d col %d: %q vs kubectl %q", args, r, c, got[r][c], want[r][c])
+				}
+			}
+		}
+	}
+}
+
+// firstDiff shows where two outputs part.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n  kgate:   " + al[i] + "\n  kubectl: " + bl[i]
+		}
+	}
+	return "lengths: " + strconv.Itoa(len(al)) + " vs " + strconv.Itoa(len(bl)) + " lines"
 }

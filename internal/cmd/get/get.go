@@ -194,12 +194,11 @@ func getRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize,
-		FullObjects: opts.SortBy != ""}
+	lo := kube.ListOptions{LabelSelector: opts.LabelSelector, FieldSelector: opts.FieldSelector, ChunkSize: opts.ChunkSize}
 
 	switch fmtKind {
 	case formatObjects:
-		return getObjects(ctx, opts, client, targets, scopes, ns, lo, objPrinter)
+		return getObjects(ctx, opts, client, targets, scopes, ns, lo, output, objPrinter)
 	case formatCustom:
 		return getCustom(ctx, opts, client, targets, scopes, ns, lo, cols)
 	}
@@ -235,7 +234,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 			break
 		}
 		if len(t.Names) == 0 {
-			tb, err := listTable(ctx, client, t.Resource, scopes[i], lo)
+			tlo := lo
+			tlo.Include = tableInclude(opts, t, scopes[i])
+			tb, err := listTable(ctx, client, t.Resource, scopes[i], tlo)
 			if err != nil {
 				return err
 			}
@@ -243,7 +244,7 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 			lastRV = tb.ResourceVersion
 		} else {
 			for _, name := range t.Names {
-				tb, err := client.TableOne(ctx, t.Resource, ns, name)
+				tb, err := client.TableOne(ctx, t.Resource, ns, name, tableInclude(opts, t, scopes[i]))
 				if err != nil {
 					if apierrors.IsNotFound(err) {
 						if !opts.IgnoreNotFound {
@@ -313,7 +314,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 			lastRV = rv
 		}
 		headerDone := printed > 0 || opts.NoHeaders
-		err := client.WatchTable(ctx, t.Resource, ns, name, lastRV, lo, func(ev kube.TableEvent) error {
+		wlo := lo
+		wlo.Include = tableInclude(opts, t, scopes[0])
+		err := client.WatchTable(ctx, t.Resource, ns, name, lastRV, wlo, func(ev kube.TableEvent) error {
 			if len(ev.Object.ColumnDefinitions) == 0 {
 				ev.Object.ColumnDefinitions = columns
 			} else {
@@ -336,6 +339,27 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 		return ctx.Err()
 	}
 	return errs.Join(failures)
+}
+
+// tableInclude is the least of each row's object that a table of t needs
+// beside the server's cells: nothing for the plain columns (most of a
+// Table response is otherwise per-row metadata the table never shows),
+// metadata for the namespace column of -A, labels (--show-labels, -L), the
+// policy's filter by name and the resource version a watch of one named
+// object starts after, and the whole object for --sort-by on anything but
+// metadata.
+func tableInclude(opts *Options, t kube.Target, sc enforce.Scope) kube.Include {
+	switch {
+	case opts.SortBy != "" && !sortsOnMetadata(opts.SortBy):
+		return kube.IncludeObject
+	case opts.SortBy != "",
+		opts.AllNamespaces && t.Resource.Namespaced,
+		opts.ShowLabels, len(opts.LabelColumns) > 0,
+		sc.Keep != nil,
+		opts.Watch && len(t.Names) > 0:
+		return kube.IncludeMetadata
+	}
+	return kube.IncludeNone
 }
 
 func tableOptions(opts *Options, t kube.Target, wide bool) printers.TableOptions {
@@ -368,21 +392,138 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 	return fmt.Sprintf("No resources found in %s namespace.", ns)
 }
 
-func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, p cliprinters.ResourcePrinter) error {
-	if _, isName := p.(*cliprinters.NamePrinter); isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) && opts.SortBy == "" {
+func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, output string, p cliprinters.ResourcePrinter) error {
+	_, isName := p.(*cliprinters.NamePrinter)
+	if isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) && opts.SortBy == "" {
 		return getNames(ctx, opts, client, targets, scopes, lo)
 	}
+	op, isObjects := printers.NewObjects(opts.IO.Out, output)
+	if isObjects {
+		op.OmitManagedFields = true
+	}
+	single := len(targets) == 1 && len(targets[0].Names) == 1
+	var failures []error
+	switch {
+	case opts.WatchOnly:
+	case isObjects && opts.SortBy == "":
+		var err error
+		if failures, err = streamObjects(ctx, opts, client, targets, scopes, ns, lo, op, single); err != nil {
+			return err
+		}
+	default:
+		items, fails, err := fetchObjects(ctx, opts, client, targets, scopes, ns, lo)
+		if err != nil {
+			return err
+		}
+		failures = fails
+		if err := printObjects(opts, items, failures, single, op, p, isName); err != nil {
+			return err
+		}
+	}
+	if opts.Watch && len(failures) == 0 {
+		print := func(o *unstructured.Unstructured) error { return p.PrintObj(o, opts.IO.Out) }
+		if isObjects {
+			print = func(o *unstructured.Unstructured) error {
+				raw, err := o.MarshalJSON()
+				if err != nil {
+					return err
+				}
+				return op.Object(raw, "", "")
+			}
+		}
+		return watchObjects(ctx, opts, client, targets[0], scopes[0], ns, lo, print)
+	}
+	return errs.Join(failures)
+}
+
+// streamObjects prints -o json/yaml straight from the API server's pages:
+// each item goes from the response's bytes to the output, so memory is
+// bounded by a page (--chunk-size), not by the list.
+func streamObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, p *printers.Objects, single bool) ([]error, error) {
+	var failures []error
+	get := func(t kube.Target, name string) ([]byte, error) {
+		raw, err := client.GetRaw(ctx, t.Resource, ns, name)
+		if apierrors.IsNotFound(err) {
+			if !opts.IgnoreNotFound {
+				failures = append(failures, err)
+			}
+			return nil, nil
+		}
+		return raw, err
+	}
+	if single {
+		raw, err := get(targets[0], targets[0].Names[0])
+		if err != nil || raw == nil {
+			return failures, err
+		}
+		return failures, p.Object(raw, "", "")
+	}
+	started := false
+	item := func(raw []byte, apiVersion, kind string) error {
+		if !started {
+			p.BeginList()
+			started = true
+		}
+		return p.Item(raw, apiVersion, kind)
+	}
+	for i, t := range targets {
+		if len(t.Names) == 0 {
+			sc := scopes[i]
+			for _, sns := range sc.Namespaces {
+				err := client.ListPages(ctx, t.Resource, sns, lo, func(page []byte) (string, error) {
+					l, err := printers.SplitList(page)
+					if err != nil {
+						return "", fmt.Errorf("reading the list of %s: %w", t.Resource.GVR.Resource, err)
+					}
+					for _, it := range l.Items {
+						if sc.Keep != nil && !sc.Keep(printers.NameOf(it)) {
+							continue
+						}
+						if err := item(it, l.APIVersion, l.ItemKind()); err != nil {
+							return "", err
+						}
+					}
+					return l.Continue, nil
+				})
+				if err != nil {
+					return failures, err
+				}
+			}
+			continue
+		}
+		for _, name := range t.Names {
+			raw, err := get(t, name)
+			if err != nil {
+				return failures, err
+			}
+			if raw != nil {
+				if err := item(raw, "", ""); err != nil {
+					return failures, err
+				}
+			}
+		}
+	}
+	if started {
+		return failures, p.EndList()
+	}
+	if len(failures) == 0 {
+		p.BeginList()
+		return failures, p.EndList()
+	}
+	return failures, nil
+}
+
+// fetchObjects gets the targets' objects whole: the lists within each
+// scope and the named objects (a missing one is a failure, unless
+// --ignore-not-found).
+func fetchObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions) ([]unstructured.Unstructured, []error, error) {
 	var items []unstructured.Unstructured
 	var failures []error
-	single := len(targets) == 1 && len(targets[0].Names) == 1
 	for i, t := range targets {
-		if opts.WatchOnly {
-			break
-		}
 		if len(t.Names) == 0 {
 			l, err := scopes[i].List(ctx, client, t.Resource, lo)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			items = append(items, l...)
 			continue
@@ -396,76 +537,101 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 					}
 					continue
 				}
-				return err
+				return nil, nil, err
 			}
 			items = append(items, *o)
 		}
 	}
 	if opts.SortBy != "" {
 		if err := sortItems(items, opts.SortBy); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if !opts.WatchOnly {
-		var err error
-		if single && len(items) == 1 {
-			err = p.PrintObj(&items[0], opts.IO.Out)
-		} else if _, isName := p.(*cliprinters.NamePrinter); isName {
-			for i := range items {
-				if err = p.PrintObj(&items[i], opts.IO.Out); err != nil {
-					break
-				}
-			}
-		} else if len(items) > 0 || len(failures) == 0 {
-			list := &unstructured.UnstructuredList{Object: map[string]any{
-				"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""},
-			}}
-			list.Items = items
-			if list.Items == nil {
-				list.Items = []unstructured.Unstructured{}
-			}
-			err = p.PrintObj(list, opts.IO.Out)
-		}
+	return items, failures, nil
+}
+
+// printObjects prints whole objects: one named object as itself, -o name
+// line by line, others as a List.
+func printObjects(opts *Options, items []unstructured.Unstructured, failures []error, single bool, op *printers.Objects, p cliprinters.ResourcePrinter, isName bool) error {
+	switch {
+	case single && len(items) == 1 && op != nil:
+		raw, err := items[0].MarshalJSON()
 		if err != nil {
 			return err
 		}
+		return op.Object(raw, "", "")
+	case single && len(items) == 1:
+		return p.PrintObj(&items[0], opts.IO.Out)
+	case isName:
+		for i := range items {
+			if err := p.PrintObj(&items[i], opts.IO.Out); err != nil {
+				return err
+			}
+		}
+	case len(items) == 0 && len(failures) > 0:
+	case op != nil:
+		op.BeginList()
+		for i := range items {
+			raw, err := items[i].MarshalJSON()
+			if err != nil {
+				return err
+			}
+			if err := op.Item(raw, "", ""); err != nil {
+				return err
+			}
+		}
+		return op.EndList()
+	default:
+		list := &unstructured.UnstructuredList{Object: map[string]any{
+			"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""},
+		}}
+		list.Items = items
+		if list.Items == nil {
+			list.Items = []unstructured.Unstructured{}
+		}
+		return p.PrintObj(list, opts.IO.Out)
 	}
-	if opts.Watch && len(failures) == 0 {
-		t := targets[0]
-		lopts := metav1.ListOptions{LabelSelector: lo.LabelSelector, FieldSelector: lo.FieldSelector}
-		if len(t.Names) == 1 {
-			lopts.FieldSelector = joinSel(lopts.FieldSelector, "metadata.name="+t.Names[0])
-		}
-		var ri dynamic.ResourceInterface = client.Dynamic().Resource(t.Resource.GVR)
-		if t.Resource.Namespaced && ns != "" {
-			ri = client.Dynamic().Resource(t.Resource.GVR).Namespace(ns)
-		}
-		watcher, err := ri.Watch(ctx, lopts)
-		if err != nil {
-			return err
-		}
-		defer watcher.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case ev, ok := <-watcher.ResultChan():
-				if !ok {
-					return nil
-				}
-				if ev.Type == watch.Error {
-					return apierrors.FromObject(ev.Object)
-				}
-				if !keepObject(ev.Object, scopes[0].Keep) {
-					continue
-				}
-				if err := p.PrintObj(ev.Object, opts.IO.Out); err != nil {
-					return err
-				}
+	return nil
+}
+
+// watchObjects prints each change of t's objects in the scope, whole.
+func watchObjects(ctx context.Context, opts *Options, client *kube.Client, t kube.Target, sc enforce.Scope, ns string, lo kube.ListOptions, print func(*unstructured.Unstructured) error) error {
+	lopts := metav1.ListOptions{LabelSelector: lo.LabelSelector, FieldSelector: lo.FieldSelector}
+	if len(t.Names) == 1 {
+		lopts.FieldSelector = joinSel(lopts.FieldSelector, "metadata.name="+t.Names[0])
+	}
+	var ri dynamic.ResourceInterface = client.Dynamic().Resource(t.Resource.GVR)
+	if t.Resource.Namespaced && ns != "" {
+		ri = client.Dynamic().Resource(t.Resource.GVR).Namespace(ns)
+	}
+	watcher, err := ri.Watch(ctx, lopts)
+	if err != nil {
+		return err
+	}
+	defer watcher.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-watcher.ResultChan():
+			if !ok {
+				return nil
+			}
+			if ev.Type == watch.Error {
+				return apierrors.FromObject(ev.Object)
+			}
+			if !keepObject(ev.Object, sc.Keep) {
+				continue
+			}
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			if err := print(u); err != nil {
+				return err
 			}
 		}
 	}
-	return errs.Join(failures)
 }
 
 // getNames prints TYPE/NAME lines from metadata-only lists: -o name for
@@ -512,35 +678,9 @@ func getCustom(ctx context.Context, opts *Options, client *kube.Client, targets 
 	if opts.Watch {
 		return errs.UsageErrorf("-o custom-columns cannot be combined with --watch")
 	}
-	var items []unstructured.Unstructured
-	var failures []error
-	for i, t := range targets {
-		if len(t.Names) == 0 {
-			l, err := scopes[i].List(ctx, client, t.Resource, lo)
-			if err != nil {
-				return err
-			}
-			items = append(items, l...)
-			continue
-		}
-		for _, name := range t.Names {
-			o, err := client.Get(ctx, t.Resource, ns, name)
-			if err != nil {
-				if apierrors.IsNotFound(err) {
-					if !opts.IgnoreNotFound {
-						failures = append(failures, err)
-					}
-					continue
-				}
-				return err
-			}
-			items = append(items, *o)
-		}
-	}
-	if opts.SortBy != "" {
-		if err := sortItems(items, opts.SortBy); err != nil {
-			return err
-		}
+	items, failures, err := fetchObjects(ctx, opts, client, targets, scopes, ns, lo)
+	if err != nil {
+		return err
 	}
 	if len(items) == 0 && len(failures) == 0 {
 		if !(opts.IgnoreNotFound && hasNames(targets)) {

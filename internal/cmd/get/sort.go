@@ -42,6 +42,17 @@ func parsePath(name, field string) (*jsonpath.JSONPath, error) {
 	return jp, nil
 }
 
+// sortsOnMetadata reports whether --sort-by's path lies within the
+// metadata a Table sends with includeObject=Metadata (managed fields aside).
+func sortsOnMetadata(field string) bool {
+	tmpl, err := relaxedPath(field)
+	if err != nil {
+		return false
+	}
+	p := strings.TrimSuffix(strings.TrimPrefix(tmpl, "{"), "}")
+	return strings.HasPrefix(p, ".metadata.") && !strings.HasPrefix(p, ".metadata.managedFields")
+}
+
 // sortKey is the value of field in an object, for --sort-by.
 func sortKey(jp *jsonpath.JSONPath, obj map[string]any) any {
 	vals, err := jp.FindResults(obj)
