@@ -56,7 +56,7 @@ type Options struct {
 // NewCmdLogin returns `kgate login`; runF replaces the run step in tests.
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{
-		IO: f.IOStreams,
+		IO:        f.IOStreams,
 		Config:    f.Config,
 		LookupEnv: os.LookupEnv,
 		Now:       time.Now,
