@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kgate/kgate/internal/cmdutil"
@@ -18,10 +19,22 @@ import (
 	"github.com/kgate/kgate/internal/kube"
 )
 
+// Scaler is what scale needs of the cluster, as kubectl's scale has one:
+// the scale subresource and the readiness of a workload. *kube.Client is
+// one; tests fake it.
+type Scaler interface {
+	GetScale(ctx context.Context, r kube.Resource, ns, name string) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, r kube.Resource, ns string, s *autoscalingv1.Scale, dryRun bool) (*autoscalingv1.Scale, error)
+	ReadinessOf(ctx context.Context, r kube.Resource, ns, name string) (kube.Readiness, error)
+}
+
 // Options are what `kgate scale` needs.
 type Options struct {
-	IO         *iostreams.IOStreams
+	IO *iostreams.IOStreams
+	// KubeClient lists the objects of a selector.
 	KubeClient func() (*kube.Client, error)
+	// Scaler reads and writes the workloads' scale.
+	Scaler func() (Scaler, error)
 	// Kinds resolves TYPE; nil knows the built-in kinds only.
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
@@ -44,6 +57,13 @@ type Options struct {
 func NewCmdScale(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access(), Poll: 500 * time.Millisecond}
 	opts.Output = f.OutputFormat()
+	opts.Scaler = func() (Scaler, error) {
+		c, err := f.KubeClient()
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	cmd := &cobra.Command{
 		Use:   "scale (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) --replicas=N",
 		Short: "Set the replicas of deployments, statefulsets or replicasets (admins only)",
@@ -152,7 +172,7 @@ func scaleRun(ctx context.Context, o *Options) error {
 			return &errs.ExitCodeError{Code: 1}
 		}
 	}
-	client, err := o.KubeClient()
+	client, err := o.Scaler()
 	if err != nil {
 		return err
 	}
@@ -201,7 +221,7 @@ func isPrecondition(err error) bool {
 	return errors.As(err, &p)
 }
 
-func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t enforce.Object) error {
+func scaleOne(ctx context.Context, o *Options, c Scaler, ns string, t enforce.Object) error {
 	for attempt := 0; ; attempt++ {
 		s, err := c.GetScale(ctx, t.Resource, ns, t.Name)
 		if err != nil {
@@ -225,7 +245,7 @@ func scaleOne(ctx context.Context, o *Options, c *kube.Client, ns string, t enfo
 	}
 }
 
-func waitReady(ctx context.Context, o *Options, c *kube.Client, ns string, t enforce.Object) error {
+func waitReady(ctx context.Context, o *Options, c Scaler, ns string, t enforce.Object) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	tty := o.IO.IsStderrTTY()
