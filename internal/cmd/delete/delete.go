@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/enforce"
@@ -18,10 +19,20 @@ import (
 	"github.com/kgate/kgate/internal/kube"
 )
 
+// Deleter is what delete needs of the cluster: read an object (does it
+// exist, is it gone yet) and delete it. *kube.Client is one; tests fake it.
+type Deleter interface {
+	Get(ctx context.Context, r kube.Resource, ns, name string) (*unstructured.Unstructured, error)
+	Delete(ctx context.Context, r kube.Resource, ns, name string, opts metav1.DeleteOptions) error
+}
+
 // Options are what `kgate delete` needs.
 type Options struct {
-	IO         *iostreams.IOStreams
+	IO *iostreams.IOStreams
+	// KubeClient lists the objects of a selector.
 	KubeClient func() (*kube.Client, error)
+	// Deleter reads and deletes the objects.
+	Deleter func() (Deleter, error)
 	// Kinds resolves TYPE; nil knows the built-in kinds only.
 	Kinds     *kube.Kinds
 	Namespace func() (string, bool, error)
@@ -45,6 +56,13 @@ type Options struct {
 func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Kinds: f.Kinds, Namespace: f.Namespace, Access: f.Access()}
 	opts.Output = f.OutputFormat()
+	opts.Deleter = func() (Deleter, error) {
+		c, err := f.KubeClient()
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	cmd := &cobra.Command{
 		Use:   "delete (TYPE/NAME... | TYPE NAME... | TYPE -l SELECTOR) [flags]",
 		Short: "Delete objects, after showing what will go (admins only)",
@@ -136,7 +154,7 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	client, err := o.KubeClient()
+	client, err := o.Deleter()
 	if err != nil {
 		return err
 	}
