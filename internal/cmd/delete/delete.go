@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kgate/kgate/internal/change"
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
@@ -154,53 +155,6 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	client, err := o.Deleter()
-	if err != nil {
-		return err
-	}
-	if len(targets) == 0 {
-		fmt.Fprintf(o.IO.ErrOut, "No resources found in %s namespace.\n", ns)
-		return nil
-	}
-	// Named objects must exist: say so before asking about the rest, and
-	// before a client-side dry run reports them deleted. Otherwise the DELETE
-	// itself answers NotFound, and no extra request is made.
-	asking := o.DryRun == "" && !o.Yes
-	var failures []error
-	var present []enforce.Object
-	if o.Selector == "" && (asking || o.DryRun == "client") {
-		for _, t := range targets {
-			if _, err := client.Get(ctx, t.Resource, ns, t.Name); err != nil {
-				if apierrors.IsNotFound(err) {
-					if !o.IgnoreNotFound {
-						failures = append(failures, err)
-					}
-					continue
-				}
-				return err
-			}
-			present = append(present, t)
-		}
-	} else {
-		present = targets
-	}
-	if len(present) > 0 && asking {
-		fmt.Fprintf(o.IO.ErrOut, "These objects in namespace %s will be deleted:\n", ns)
-		for _, t := range present {
-			fmt.Fprintf(o.IO.ErrOut, "  %s/%s\n", t.Resource.Qualified(), t.Name)
-		}
-		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Delete %d object(s)?", len(present)), "--yes")
-		if err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was deleted.")
-			}
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(o.IO.ErrOut, "Nothing was deleted.")
-			return errs.Join(append(failures, &errs.ExitCodeError{Code: 1}))
-		}
-	}
 	opts := metav1.DeleteOptions{}
 	if o.GracePeriod >= 0 {
 		g := int64(o.GracePeriod)
@@ -211,59 +165,106 @@ func deleteRun(ctx context.Context, o *Options) error {
 	if o.DryRun == "server" {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	var deleted []enforce.Object
-	for _, t := range present {
-		if o.DryRun != "client" {
-			if err := client.Delete(ctx, t.Resource, ns, t.Name, opts); err != nil {
-				if apierrors.IsNotFound(err) {
-					if !o.IgnoreNotFound {
-						failures = append(failures, err)
-					}
-					continue
-				}
-				return err
+	var client Deleter
+	if len(targets) > 0 {
+		if client, err = o.Deleter(); err != nil {
+			return err
+		}
+	}
+	// A missing object is the command's failure unless --ignore-not-found.
+	notFound := func(err error) (own, report bool) {
+		if apierrors.IsNotFound(err) {
+			return true, !o.IgnoreNotFound
+		}
+		return false, false
+	}
+	asking := o.DryRun == "" && !o.Yes
+	steps := change.Steps{
+		IO: o.IO, Namespace: ns, Done: "deleted",
+		Question: func(objs []enforce.Object) (string, string) {
+			if !asking {
+				return "", ""
 			}
+			preface := fmt.Sprintf("These objects in namespace %s will be deleted:\n", ns)
+			for _, t := range objs {
+				preface += fmt.Sprintf("  %s/%s\n", t.Resource.Qualified(), t.Name)
+			}
+			return preface, fmt.Sprintf("Delete %d object(s)?", len(objs))
+		},
+		Apply: func(ctx context.Context, t enforce.Object) error {
+			if o.DryRun == "client" {
+				return nil
+			}
+			return client.Delete(ctx, t.Resource, ns, t.Name, opts)
+		},
+		Own: notFound,
+		Report: func(t enforce.Object) {
+			kind := t.Resource.Qualified()
+			if output == "name" {
+				fmt.Fprintf(o.IO.Out, "%s/%s\n", kind, t.Name)
+				return
+			}
+			op := "deleted"
+			if o.GracePeriod == 0 {
+				op = "force deleted"
+			}
+			op += " from " + ns + " namespace"
+			switch o.DryRun {
+			case "client":
+				op += " (dry run)"
+			case "server":
+				op += " (server dry run)"
+			}
+			fmt.Fprintf(o.IO.Out, "%s %q %s\n", kind, t.Name, op)
+		},
+	}
+	// Named objects must exist: say so before asking about the rest, and
+	// before a client-side dry run reports them deleted. Otherwise the DELETE
+	// itself answers NotFound, and no extra request is made.
+	if o.Selector == "" && (asking || o.DryRun == "client") {
+		steps.Check = func(ctx context.Context, t enforce.Object) (bool, error, error) {
+			_, err := client.Get(ctx, t.Resource, ns, t.Name)
+			if err == nil {
+				return true, nil, nil
+			}
+			if own, report := notFound(err); own {
+				if report {
+					return false, err, nil
+				}
+				return false, nil, nil
+			}
+			return false, nil, err
 		}
-		deleted = append(deleted, t)
-		kind := t.Resource.Qualified()
-		if output == "name" {
-			fmt.Fprintf(o.IO.Out, "%s/%s\n", kind, t.Name)
-			continue
-		}
-		op := "deleted"
-		if o.GracePeriod == 0 {
-			op = "force deleted"
-		}
-		op += " from " + ns + " namespace"
-		switch o.DryRun {
-		case "client":
-			op += " (dry run)"
-		case "server":
-			op += " (server dry run)"
-		}
-		fmt.Fprintf(o.IO.Out, "%s %q %s\n", kind, t.Name, op)
 	}
 	if o.Wait && o.DryRun == "" {
-		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-		for _, t := range deleted {
-			for {
-				_, err := client.Get(wctx, t.Resource, ns, t.Name)
-				if apierrors.IsNotFound(err) {
-					break
+		steps.Wait = func(ctx context.Context, deleted []enforce.Object) error {
+			return waitDeleted(ctx, o, client, ns, deleted)
+		}
+	}
+	return change.Run(ctx, steps, targets)
+}
+
+// waitDeleted waits, within --timeout, until every object is gone.
+func waitDeleted(ctx context.Context, o *Options, client Deleter, ns string, deleted []enforce.Object) error {
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	for _, t := range deleted {
+		for {
+			_, err := client.Get(wctx, t.Resource, ns, t.Name)
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if wctx.Err() != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
 				}
-				if wctx.Err() != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					return fmt.Errorf("timed out after %s waiting for %s/%s to be deleted", o.Timeout, t.Resource.Qualified(), t.Name)
-				}
-				select {
-				case <-wctx.Done():
-				case <-time.After(500 * time.Millisecond):
-				}
+				return fmt.Errorf("timed out after %s waiting for %s/%s to be deleted", o.Timeout, t.Resource.Qualified(), t.Name)
+			}
+			select {
+			case <-wctx.Done():
+			case <-time.After(500 * time.Millisecond):
 			}
 		}
 	}
-	return errs.Join(failures)
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kgate/kgate/internal/change"
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
@@ -151,63 +152,63 @@ func scaleRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	if len(targets) == 0 {
-		fmt.Fprintf(o.IO.ErrOut, "No resources found in %s namespace.\n", ns)
-		return nil
-	}
-	if o.Replicas == 0 && o.DryRun == "" && !o.Yes {
-		var list []string
-		for _, t := range targets {
-			list = append(list, t.Resource.Qualified()+"/"+t.Name)
+	var client Scaler
+	scaler := func() (Scaler, error) {
+		if client == nil {
+			client, err = o.Scaler()
 		}
-		ok, err := cmdutil.Confirm(ctx, o.IO, fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns), "--yes")
-		if err != nil {
-			if ctx.Err() != nil {
-				fmt.Fprintln(o.IO.ErrOut, "Interrupted; nothing was scaled.")
+		return client, err
+	}
+	steps := change.Steps{
+		IO: o.IO, Namespace: ns, Done: "scaled",
+		Question: func(objs []enforce.Object) (string, string) {
+			if o.Replicas != 0 || o.DryRun != "" || o.Yes {
+				return "", ""
 			}
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(o.IO.ErrOut, "Nothing was scaled.")
-			return &errs.ExitCodeError{Code: 1}
-		}
-	}
-	client, err := o.Scaler()
-	if err != nil {
-		return err
-	}
-	var failures []error
-	var done []enforce.Object
-	for _, t := range targets {
-		if err := scaleOne(ctx, o, client, ns, t); err != nil {
-			if apierrors.IsNotFound(err) || isPrecondition(err) {
-				failures = append(failures, err)
-				continue
+			var list []string
+			for _, t := range objs {
+				list = append(list, t.Resource.Qualified()+"/"+t.Name)
 			}
-			return err
-		}
-		suffix := ""
-		switch o.DryRun {
-		case "client":
-			suffix = " (dry run)"
-		case "server":
-			suffix = " (server dry run)"
-		}
-		if output == "name" {
-			fmt.Fprintf(o.IO.Out, "%s/%s\n", t.Resource.Qualified(), t.Name)
-		} else {
-			fmt.Fprintf(o.IO.Out, "%s/%s scaled%s\n", t.Resource.Qualified(), t.Name, suffix)
-		}
-		done = append(done, t)
-	}
-	if o.Wait && o.DryRun == "" {
-		for _, t := range done {
-			if err := waitReady(ctx, o, client, ns, t); err != nil {
+			return "", fmt.Sprintf("Scale %s in namespace %s to zero replicas?", strings.Join(list, ", "), ns)
+		},
+		Apply: func(ctx context.Context, t enforce.Object) error {
+			c, err := scaler()
+			if err != nil {
 				return err
 			}
+			return scaleOne(ctx, o, c, ns, t)
+		},
+		Own: func(err error) (bool, bool) {
+			own := apierrors.IsNotFound(err) || isPrecondition(err)
+			return own, own
+		},
+		Report: func(t enforce.Object) {
+			suffix := ""
+			switch o.DryRun {
+			case "client":
+				suffix = " (dry run)"
+			case "server":
+				suffix = " (server dry run)"
+			}
+			if output == "name" {
+				fmt.Fprintf(o.IO.Out, "%s/%s\n", t.Resource.Qualified(), t.Name)
+			} else {
+				fmt.Fprintf(o.IO.Out, "%s/%s scaled%s\n", t.Resource.Qualified(), t.Name, suffix)
+			}
+		},
+	}
+	if o.Wait && o.DryRun == "" {
+		steps.Wait = func(ctx context.Context, done []enforce.Object) error {
+			for _, t := range done {
+				// Something was scaled, so the client is there.
+				if err := waitReady(ctx, o, client, ns, t); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 	}
-	return errs.Join(failures)
+	return change.Run(ctx, steps, targets)
 }
 
 type preconditionError struct{ want, was int }
