@@ -99,3 +99,20 @@ func TestOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTarget(t *testing.T) {
+	r, n, err := ParseTarget("web-1")
+	if err != nil || r.GVR.Resource != "pods" || n != "web-1" {
+		t.Fatal(r, n, err)
+	}
+	r, n, err = ParseTarget("sts/db")
+	if err != nil || r.GVR.Resource != "statefulsets" || n != "db" {
+		t.Fatal(r, n, err)
+	}
+	for _, bad := range []string{"deploy/", "/web", "a/b/c", "widgets/x"} {
+		var e *errs.Error
+		if _, _, err := ParseTarget(bad); !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%q: want a usage error, got %v", bad, err)
+		}
+	}
+}

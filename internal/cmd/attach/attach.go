@@ -97,7 +97,7 @@ kubectl.kubernetes.io/default-container annotation, else its first container.`,
 }
 
 func attachRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := kube.ParseTarget(o.Target)
 	if err != nil {
 		return err
 	}

@@ -138,25 +138,8 @@ between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
 	return cmd
 }
 
-// ResolveTarget turns "POD" or "TYPE/NAME" into a resource and name.
-func ResolveTarget(arg string) (kube.Resource, string, error) {
-	kind, name, ok := strings.Cut(arg, "/")
-	if !ok {
-		r, _ := kube.Lookup("pods")
-		return r, arg, nil
-	}
-	if name == "" || strings.Contains(name, "/") {
-		return kube.Resource{}, "", errs.UsageErrorf("%q is not POD or TYPE/NAME", arg)
-	}
-	r, err := kube.Lookup(kind)
-	if err != nil {
-		return kube.Resource{}, "", err
-	}
-	return r, name, nil
-}
-
 func execRun(ctx context.Context, opts *Options) error {
-	r, name, err := ResolveTarget(opts.Target)
+	r, name, err := kube.ParseTarget(opts.Target)
 	if err != nil {
 		return err
 	}

@@ -59,22 +59,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestResolveTarget(t *testing.T) {
-	r, n, err := ResolveTarget("web-1")
-	if err != nil || r.GVR.Resource != "pods" || n != "web-1" {
-		t.Fatal(r, n, err)
-	}
-	r, n, err = ResolveTarget("sts/db")
-	if err != nil || r.GVR.Resource != "statefulsets" || n != "db" {
-		t.Fatal(r, n, err)
-	}
-	for _, bad := range []string{"deploy/", "a/b/c", "widgets/x"} {
-		if _, _, err := ResolveTarget(bad); err == nil {
-			t.Errorf("%q: want an error", bad)
-		}
-	}
-}
-
 // An exec the policy refuses never resolves the pod or opens a stream.
 func TestDeniedBeforeAnyRequest(t *testing.T) {
 	io, _, _, _ := iostreams.Test()

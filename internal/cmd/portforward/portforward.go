@@ -132,7 +132,7 @@ func validPort(p string) error {
 }
 
 func portForwardRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := kube.ParseTarget(o.Target)
 	if err != nil {
 		return err
 	}
