@@ -2,8 +2,11 @@ package kube
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/errs"
 )
@@ -114,5 +117,18 @@ func TestParseTarget(t *testing.T) {
 		if _, _, err := ParseTarget(bad); !errors.As(err, &e) || e.Kind != errs.KindUsage {
 			t.Errorf("%q: want a usage error, got %v", bad, err)
 		}
+	}
+}
+
+func TestUpgradeAnswer(t *testing.T) {
+	refusal := errors.New("pods \"web\" is forbidden")
+	if a, failed := UpgradeAnswer(fmt.Errorf("exec: %w", &httpstream.UpgradeFailureError{Cause: refusal})); !failed || a != refusal {
+		t.Errorf("wrapped upgrade failure: %v %v", a, failed)
+	}
+	if a, failed := UpgradeAnswer(&httpstream.UpgradeFailureError{}); !failed || a != nil {
+		t.Errorf("no answer: %v %v", a, failed)
+	}
+	if a, failed := UpgradeAnswer(refusal); failed || a != nil {
+		t.Errorf("not an upgrade failure: %v %v", a, failed)
 	}
 }
