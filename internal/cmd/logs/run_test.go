@@ -13,10 +13,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/logstream"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // apiServer answers what logs asks of a cluster with two pods of
@@ -82,6 +84,7 @@ func runLogs(t *testing.T, srv *httptest.Server, streamer LogStreamer, args ...s
 	o.Namespace = func() (string, bool, error) { return "shop", false, nil }
 	o.KubeClient = func() (*kube.Client, error) { return kube.NewClient(&rest.Config{Host: srv.URL}) }
 	o.Streamer = streamer
+	o.Access = &enforce.Access{Check: func(ctx context.Context, _ policy.Request, _ ...string) (context.Context, error) { return ctx, nil }}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err = logsRun(ctx, o)
