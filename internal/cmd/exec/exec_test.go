@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -27,12 +27,7 @@ import (
 func parse(t *testing.T, env string, args ...string) (*Options, error) {
 	t.Helper()
 	t.Setenv("KGATE_EXEC_TRANSPORT", env)
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdExec(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdExec, args...)
 }
 
 func TestParse(t *testing.T) {

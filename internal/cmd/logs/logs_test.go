@@ -6,23 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/logstream"
 	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdLogs(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	err := cmd.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmdLogs, args...)
 }
 
 func TestFlags(t *testing.T) {
