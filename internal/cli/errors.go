@@ -14,9 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	utilexec "k8s.io/client-go/util/exec"
-	streamhttpstream "k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/kube"
 )
 
 // Exit codes: the contract with scripts documented in the README.
@@ -112,9 +112,8 @@ func describeExternal(err error) (msg string, code int, hint string, ok bool) {
 	// An exec, attach or port-forward refused at the upgrade (a 403 from the
 	// API server or the gateway) carries the server's Status as its cause,
 	// which the error type does not unwrap.
-	var ue *streamhttpstream.UpgradeFailureError
-	if errors.As(err, &ue) && ue.Cause != nil {
-		if m, c, h, ok := describeExternal(ue.Cause); ok {
+	if answer, _ := kube.UpgradeAnswer(err); answer != nil {
+		if m, c, h, ok := describeExternal(answer); ok {
 			return m, c, h, true
 		}
 	}

@@ -175,6 +175,21 @@ func ParseArgs(args []string) ([]Target, error) {
 	})
 }
 
+// ParseTarget turns the one object of exec, attach, logs or port-forward
+// into a kind and a name: "TYPE/NAME" as ParseArgs reads it, and a bare name
+// is a pod's.
+func ParseTarget(arg string) (Resource, string, error) {
+	if !strings.Contains(arg, "/") {
+		r, _ := Lookup("pods")
+		return r, arg, nil
+	}
+	ts, err := ParseArgs([]string{arg})
+	if err != nil {
+		return Resource{}, "", err
+	}
+	return ts[0].Resource, ts[0].Names[0], nil
+}
+
 func parseArgs(args []string, lookup func(string) (Resource, error), expand func(string) ([]Resource, error)) ([]Target, error) {
 	if len(args) == 0 {
 		return nil, errs.WithHint(errs.UsageErrorf("you must specify the type of resource to get"),

@@ -2,8 +2,11 @@ package kube
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
+
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/errs"
 )
@@ -97,5 +100,35 @@ func TestOnLoopback(t *testing.T) {
 		if got := onLoopback(host); got != want {
 			t.Errorf("onLoopback(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	r, n, err := ParseTarget("web-1")
+	if err != nil || r.GVR.Resource != "pods" || n != "web-1" {
+		t.Fatal(r, n, err)
+	}
+	r, n, err = ParseTarget("sts/db")
+	if err != nil || r.GVR.Resource != "statefulsets" || n != "db" {
+		t.Fatal(r, n, err)
+	}
+	for _, bad := range []string{"deploy/", "/web", "a/b/c", "widgets/x"} {
+		var e *errs.Error
+		if _, _, err := ParseTarget(bad); !errors.As(err, &e) || e.Kind != errs.KindUsage {
+			t.Errorf("%q: want a usage error, got %v", bad, err)
+		}
+	}
+}
+
+func TestUpgradeAnswer(t *testing.T) {
+	refusal := errors.New("pods \"web\" is forbidden")
+	if a, failed := UpgradeAnswer(fmt.Errorf("exec: %w", &httpstream.UpgradeFailureError{Cause: refusal})); !failed || a != refusal {
+		t.Errorf("wrapped upgrade failure: %v %v", a, failed)
+	}
+	if a, failed := UpgradeAnswer(&httpstream.UpgradeFailureError{}); !failed || a != nil {
+		t.Errorf("no answer: %v %v", a, failed)
+	}
+	if a, failed := UpgradeAnswer(refusal); failed || a != nil {
+		t.Errorf("not an upgrade failure: %v %v", a, failed)
 	}
 }

@@ -5,14 +5,12 @@ package attach
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/kubectl/pkg/cmd/util/podcmd"
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
@@ -97,7 +95,7 @@ kubectl.kubernetes.io/default-container annotation, else its first container.`,
 }
 
 func attachRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := kube.ParseTarget(o.Target)
 	if err != nil {
 		return err
 	}
@@ -143,18 +141,9 @@ func (s Session) Run(ctx context.Context) error {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return errs.UsageErrorf("cannot attach to a container in a completed pod; current phase is %s", pod.Status.Phase)
 	}
-	warn := s.IO.ErrOut
-	if s.Quiet {
-		warn = io.Discard
-	}
-	if s.Container != "" {
-		if c, _ := podcmd.FindContainerByName(pod, s.Container); c == nil {
-			return errs.NotFoundErrorf("container %q not found in pod %q", s.Container, pod.Name)
-		}
-	}
-	container, err := podcmd.FindOrDefaultContainerByName(pod, s.Container, s.Quiet, warn)
+	container, err := execcmd.FindContainer(pod, s.Container, s.Quiet, s.IO.ErrOut)
 	if err != nil {
-		return errs.NotFoundErrorf("%v", err)
+		return err
 	}
 	// A terminal is the container's, as kubectl attach takes it: -t on a
 	// container without one falls back to plain streams, and a container
@@ -168,47 +157,19 @@ func (s Session) Run(ctx context.Context) error {
 	} else if !useTTY && container.TTY {
 		useTTY = true
 	}
-	var term *tty.Terminal
-	if useTTY {
-		if s.Terminal != nil {
-			term = s.Terminal()
-		}
-		if term == nil && s.Stdin {
-			if !s.Quiet {
-				fmt.Fprintln(s.IO.ErrOut, "Unable to use a TTY - input is not a terminal or the right kind of file")
-			}
-			useTTY = false
-		}
+	local, err := execcmd.Streams{IO: s.IO, Terminal: s.Terminal, Stdin: s.Stdin, TTY: useTTY, Quiet: s.Quiet, Prompt: []string{
+		"All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.",
+		"If you don't see a command prompt, try pressing enter.",
+	}}.Open(ctx)
+	if err != nil {
+		return err
 	}
-	if !s.Quiet && s.Stdin {
-		fmt.Fprintln(s.IO.ErrOut, "All commands and output from this session will be recorded in container logs, including credentials and sensitive information passed through the command prompt.")
-		fmt.Fprintln(s.IO.ErrOut, "If you don't see a command prompt, try pressing enter.")
-	}
+	defer local.Close()
+	so := local.Options
 	req := s.Client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "attach").
 		Param("container", container.Name).
 		Param("stdin", fmt.Sprint(s.Stdin)).Param("stdout", "true").
-		Param("stderr", fmt.Sprint(!useTTY)).Param("tty", fmt.Sprint(useTTY))
-	so := remotecommand.StreamOptions{Stdout: s.IO.Out, Tty: useTTY}
-	if s.Stdin {
-		so.Stdin = s.IO.In
-	}
-	if !useTTY {
-		so.Stderr = s.IO.ErrOut
-	}
-	raw := false
-	if useTTY && term != nil {
-		q := term.MonitorSize()
-		defer q.Stop()
-		so.TerminalSizeQueue = q
-		if s.Stdin {
-			if err := term.MakeRaw(); err != nil {
-				return fmt.Errorf("putting the terminal in raw mode: %w", err)
-			}
-			raw = true
-			defer term.Restore()
-			go func() { <-ctx.Done(); term.Restore() }()
-		}
-	}
+		Param("stderr", fmt.Sprint(!so.Tty)).Param("tty", fmt.Sprint(so.Tty))
 	err = s.Executor.Execute(ctx, s.Client.Config, s.Transport, req.URL(), so)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -216,8 +177,8 @@ func (s Session) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if raw {
-		term.Restore()
+	if local.Raw {
+		local.Close()
 		if !s.Quiet {
 			fmt.Fprintln(s.IO.Out, reattachMessage(pod, container.Name))
 		}

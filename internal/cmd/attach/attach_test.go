@@ -9,22 +9,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, env string, args ...string) (*Options, error) {
 	t.Helper()
 	t.Setenv("KGATE_EXEC_TRANSPORT", env)
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdAttach(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdAttach, args...)
 }
 
 func TestParse(t *testing.T) {

@@ -5,20 +5,14 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
 	t.Setenv("KGATE_EXEC_TRANSPORT", "")
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdDebug(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdDebug, args...)
 }
 
 func TestParse(t *testing.T) {

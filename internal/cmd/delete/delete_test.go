@@ -4,19 +4,13 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdDelete(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdDelete, args...)
 }
 
 func TestFlags(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
-	"k8s.io/kubectl/pkg/cmd/util/podcmd"
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/cmdutil"
@@ -138,25 +136,8 @@ between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
 	return cmd
 }
 
-// ResolveTarget turns "POD" or "TYPE/NAME" into a resource and name.
-func ResolveTarget(arg string) (kube.Resource, string, error) {
-	kind, name, ok := strings.Cut(arg, "/")
-	if !ok {
-		r, _ := kube.Lookup("pods")
-		return r, arg, nil
-	}
-	if name == "" || strings.Contains(name, "/") {
-		return kube.Resource{}, "", errs.UsageErrorf("%q is not POD or TYPE/NAME", arg)
-	}
-	r, err := kube.Lookup(kind)
-	if err != nil {
-		return kube.Resource{}, "", err
-	}
-	return r, name, nil
-}
-
 func execRun(ctx context.Context, opts *Options) error {
-	r, name, err := ResolveTarget(opts.Target)
+	r, name, err := kube.ParseTarget(opts.Target)
 	if err != nil {
 		return err
 	}
@@ -186,33 +167,16 @@ func execRun(ctx context.Context, opts *Options) error {
 		// not (kubectl exits 1 here too, as for a precondition that fails).
 		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
 	}
-	warn := opts.IO.ErrOut
-	if opts.Quiet {
-		warn = io.Discard
-	}
-	if opts.Container != "" {
-		if c, _ := podcmd.FindContainerByName(pod, opts.Container); c == nil {
-			return errs.NotFoundErrorf("container %q not found in pod %q; its containers are: %s", opts.Container, pod.Name, containerNames(pod))
-		}
-	}
-	container, err := podcmd.FindOrDefaultContainerByName(pod, opts.Container, opts.Quiet, warn)
+	container, err := FindContainer(pod, opts.Container, opts.Quiet, opts.IO.ErrOut)
 	if err != nil {
-		return errs.NotFoundErrorf("%v", err)
+		return err
 	}
-
-	var term *tty.Terminal
-	useTTY := opts.TTY
-	if useTTY {
-		if opts.Terminal != nil {
-			term = opts.Terminal()
-		}
-		if term == nil && opts.Stdin {
-			if !opts.Quiet {
-				fmt.Fprintln(opts.IO.ErrOut, "Unable to use a TTY - input is not a terminal or the right kind of file")
-			}
-			useTTY = false
-		}
+	local, err := Streams{IO: opts.IO, Terminal: opts.Terminal, Stdin: opts.Stdin, TTY: opts.TTY, Quiet: opts.Quiet}.Open(ctx)
+	if err != nil {
+		return err
 	}
+	defer local.Close()
+	so := local.Options
 
 	req := client.REST().Post().AbsPath("/api/v1/namespaces", pod.Namespace, "pods", pod.Name, "exec").
 		Param("container", container.Name)
@@ -220,29 +184,7 @@ func execRun(ctx context.Context, opts *Options) error {
 		req = req.Param("command", c)
 	}
 	req = req.Param("stdin", fmt.Sprint(opts.Stdin)).Param("stdout", "true").
-		Param("stderr", fmt.Sprint(!useTTY)).Param("tty", fmt.Sprint(useTTY))
-
-	so := remotecommand.StreamOptions{Stdout: opts.IO.Out, Tty: useTTY}
-	if opts.Stdin {
-		so.Stdin = opts.IO.In
-	}
-	if !useTTY {
-		so.Stderr = opts.IO.ErrOut
-	}
-	if useTTY && term != nil {
-		q := term.MonitorSize()
-		defer q.Stop()
-		so.TerminalSizeQueue = q
-		if opts.Stdin {
-			if err := term.MakeRaw(); err != nil {
-				return fmt.Errorf("putting the terminal in raw mode: %w", err)
-			}
-			defer term.Restore()
-			// A cancelled context (Ctrl-C is a byte in raw mode, but SIGTERM is not)
-			// must also give the terminal back.
-			go func() { <-ctx.Done(); term.Restore() }()
-		}
-	}
+		Param("stderr", fmt.Sprint(!so.Tty)).Param("tty", fmt.Sprint(so.Tty))
 	err = opts.Executor.Execute(ctx, client.Config, opts.Transport, req.URL(), so)
 	return whyEnded(ctx, err, func(ctx context.Context) error {
 		r, _ := kube.Lookup("pods")
@@ -298,27 +240,18 @@ func shouldFallback(err error) bool {
 	if httpstream.IsHTTPSProxyError(err) {
 		return true
 	}
-	var ue *httpstream.UpgradeFailureError
-	if !errors.As(err, &ue) {
+	answer, failed := kube.UpgradeAnswer(err)
+	if !failed {
 		return false
 	}
-	// UpgradeFailureError does not unwrap: its Cause holds the server's Status.
 	var st apierrors.APIStatus
-	if ue.Cause != nil && errors.As(ue.Cause, &st) {
+	if errors.As(answer, &st) {
 		switch st.Status().Reason {
 		case metav1.StatusReasonForbidden, metav1.StatusReasonUnauthorized, metav1.StatusReasonNotFound:
 			return false
 		}
 	}
 	return true
-}
-
-func containerNames(p *corev1.Pod) string {
-	var n []string
-	for _, c := range p.Spec.Containers {
-		n = append(n, c.Name)
-	}
-	return strings.Join(n, ", ")
 }
 
 // DefaultExecutor runs exec over WebSocket, SPDY, or WebSocket with SPDY as
@@ -350,10 +283,9 @@ func (DefaultExecutor) Execute(ctx context.Context, cfg *rest.Config, transport 
 	err = ex.StreamWithContext(ctx, opts)
 	// A refusal at the upgrade carries the server's Status in a Cause that
 	// does not unwrap; return the Status so its reason sets the exit code.
-	var ue *httpstream.UpgradeFailureError
 	var st apierrors.APIStatus
-	if errors.As(err, &ue) && ue.Cause != nil && errors.As(ue.Cause, &st) {
-		return ue.Cause
+	if answer, _ := kube.UpgradeAnswer(err); errors.As(answer, &st) {
+		return answer
 	}
 	return err
 }

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -27,12 +27,7 @@ import (
 func parse(t *testing.T, env string, args ...string) (*Options, error) {
 	t.Helper()
 	t.Setenv("KGATE_EXEC_TRANSPORT", env)
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdExec(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdExec, args...)
 }
 
 func TestParse(t *testing.T) {
@@ -55,22 +50,6 @@ func TestParse(t *testing.T) {
 		var e *errs.Error
 		if !errors.As(err, &e) || e.Kind != errs.KindUsage {
 			t.Errorf("%v: want a usage error, got %v", args, err)
-		}
-	}
-}
-
-func TestResolveTarget(t *testing.T) {
-	r, n, err := ResolveTarget("web-1")
-	if err != nil || r.GVR.Resource != "pods" || n != "web-1" {
-		t.Fatal(r, n, err)
-	}
-	r, n, err = ResolveTarget("sts/db")
-	if err != nil || r.GVR.Resource != "statefulsets" || n != "db" {
-		t.Fatal(r, n, err)
-	}
-	for _, bad := range []string{"deploy/", "a/b/c", "widgets/x"} {
-		if _, _, err := ResolveTarget(bad); err == nil {
-			t.Errorf("%q: want an error", bad)
 		}
 	}
 }

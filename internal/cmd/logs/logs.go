@@ -1,16 +1,13 @@
-// Package logs implements `kgate logs`: one pod or many, streamed, resumed
-// when a followed stream breaks.
+// Package logs implements `kgate logs`: it parses the flags, asks the policy
+// and finds the pods; internal/logstream reads and prints their logs.
 package logs
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
@@ -18,6 +15,7 @@ import (
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/logstream"
 	"github.com/kgate/kgate/internal/policy"
 )
 
@@ -51,8 +49,24 @@ type Options struct {
 	// the config's logs.resumeWindow.
 	ResumeWindow time.Duration
 	Config       func() (*config.Config, error)
+	// Streamer reads the logs; nil means logstream.Run.
+	Streamer LogStreamer
 
-	sinceTime *metav1.Time
+	sinceTime time.Time
+}
+
+// LogStreamer reads logs as cfg says (kubectl's RemoteExecutor is the
+// model): logstream.Run, or a recorder in tests.
+type LogStreamer interface {
+	Stream(ctx context.Context, cs kubernetes.Interface, cfg logstream.Config) error
+}
+
+// DefaultStreamer streams with internal/logstream.
+type DefaultStreamer struct{}
+
+// Stream implements LogStreamer.
+func (DefaultStreamer) Stream(ctx context.Context, cs kubernetes.Interface, cfg logstream.Config) error {
+	return logstream.Run(ctx, cs, cfg)
 }
 
 // NewCmdLogs returns `kgate logs`; runF replaces the run step in tests.
@@ -133,8 +147,7 @@ func (o *Options) validate(cmd *cobra.Command) error {
 		if err != nil {
 			return errs.UsageErrorf("--since-time must be an RFC3339 time such as 2026-11-22T10:00:00Z: %v", err)
 		}
-		mt := metav1.NewTime(t)
-		o.sinceTime = &mt
+		o.sinceTime = t
 	}
 	if o.LimitBytes < 0 {
 		return errs.UsageErrorf("--limit-bytes must be positive")
@@ -159,70 +172,44 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-// prefixFor reports whether lines of n streams are prefixed: as --prefix
-// says when given, else when there are several.
-func (o *Options) prefixFor(n int) bool {
+// streamConfig is what the engine needs to read the logs in namespace ns.
+func (o *Options) streamConfig(ns string, window time.Duration) logstream.Config {
+	prefix := logstream.PrefixAuto
 	if o.PrefixSet {
-		return o.Prefix
-	}
-	return n > 1
-}
-
-func (o *Options) colorOn() bool {
-	switch o.Color {
-	case "always":
-		return true
-	case "never":
-		return false
-	}
-	return o.IO.ColorEnabled()
-}
-
-// podOptions are the log options of the first request of a stream.
-func (o *Options) podOptions(container string) *corev1.PodLogOptions {
-	po := &corev1.PodLogOptions{
-		Container: container, Follow: o.Follow, Previous: o.Previous,
-		Timestamps: true, SinceTime: o.sinceTime,
-	}
-	if o.Tail >= 0 {
-		t := o.Tail
-		po.TailLines = &t
-	}
-	if o.Since > 0 {
-		s := int64(o.Since.Round(time.Second).Seconds())
-		if s == 0 {
-			s = 1
+		prefix = logstream.PrefixOff
+		if o.Prefix {
+			prefix = logstream.PrefixOn
 		}
-		po.SinceSeconds = &s
 	}
-	if o.LimitBytes > 0 {
-		l := o.LimitBytes
-		po.LimitBytes = &l
+	color := o.Color == "always"
+	if o.Color == "auto" {
+		color = o.IO.ColorEnabled()
 	}
-	return po
+	return logstream.Config{
+		Namespace: ns, Container: o.Container, AllContainers: o.AllContainers,
+		Follow: o.Follow, Previous: o.Previous, Timestamps: o.Timestamps,
+		Tail: o.Tail, Since: o.Since, SinceTime: o.sinceTime, LimitBytes: o.LimitBytes,
+		Prefix: prefix, Color: color, MaxLogRequests: o.MaxLogRequests, ResumeWindow: window,
+		Out: o.IO.Out, ErrOut: o.IO.ErrOut,
+	}
 }
 
 func logsRun(ctx context.Context, o *Options) error {
-	if o.ResumeWindow == 0 && o.Config != nil {
+	window := o.ResumeWindow
+	if window == 0 && o.Config != nil {
 		if cfg, err := o.Config(); err == nil {
-			o.ResumeWindow = cfg.Logs.ResumeWindow
+			window = cfg.Logs.ResumeWindow
 		}
 	}
 	ns, _, err := o.Namespace()
 	if err != nil {
 		return err
 	}
-	name := o.Target
-	if o.Selector != "" {
-		name = ""
-	}
 	r, _ := kube.Lookup("pods")
+	name := ""
 	if o.Target != "" {
-		if kind, n, ok := strings.Cut(o.Target, "/"); ok {
-			if r, err = kube.Lookup(kind); err != nil {
-				return err
-			}
-			name = n
+		if r, name, err = kube.ParseTarget(o.Target); err != nil {
+			return err
 		}
 	}
 	// The check names what the user typed; its pods are found only if allowed.
@@ -237,48 +224,25 @@ func logsRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	out := newOutput(o.IO.Out, o.colorOn())
-
-	// One pod: its containers.
-	if o.Target != "" && r.GVR.Resource == "pods" {
-		pod, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		containers, err := o.containersOf(pod, true)
-		if err != nil {
-			return err
-		}
-		prefix := o.prefixFor(len(containers))
-		if len(containers) == 1 && !prefix && !o.Follow {
-			return copyOne(ctx, cs, pod, containers[0], o)
-		}
-		s := newStreamer(cs, o, out, prefix)
-		return s.runPods(ctx, []corev1.Pod{*pod})
-	}
-
-	// Many pods: a workload's or a selector's.
-	selector := o.Selector
-	if o.Target != "" {
+	cfg := o.streamConfig(ns, window)
+	switch {
+	case o.Target == "":
+		cfg.Selector = o.Selector
+	case r.GVR.Resource == "pods":
+		cfg.Pod = name
+	default:
+		// A workload's or a service's pods.
 		sel, err := client.PodSelector(ctx, r, ns, name)
 		if err != nil {
 			return err
 		}
-		selector = sel.String()
+		cfg.Selector = sel.String()
 	}
-	s := newStreamer(cs, o, out, o.prefixFor(2))
-	if o.Follow {
-		return s.follow(ctx, ns, selector)
+	streamer := o.Streamer
+	if streamer == nil {
+		streamer = DefaultStreamer{}
 	}
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return err
-	}
-	if len(pods.Items) == 0 {
-		fmt.Fprintf(o.IO.ErrOut, "No resources found in %s namespace.\n", ns)
-		return nil
-	}
-	return s.runPods(ctx, pods.Items)
+	return streamer.Stream(ctx, cs, cfg)
 }
 
 // logsRequest is the policy request for the logs of name of kind r (every
@@ -291,52 +255,4 @@ func logsRequest(r kube.Resource, ns, name string) policy.Request {
 		req.Subresource = "log"
 	}
 	return req
-}
-
-// containersOf returns the containers to read of pod. explicit reports
-// whether the pod was named (then kgate says which container it defaulted to).
-func (o *Options) containersOf(pod *corev1.Pod, explicit bool) ([]string, error) {
-	if o.AllContainers {
-		var n []string
-		for _, c := range pod.Spec.InitContainers {
-			if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-				n = append(n, c.Name) // sidecars
-			}
-		}
-		for _, c := range pod.Spec.Containers {
-			n = append(n, c.Name)
-		}
-		return n, nil
-	}
-	if o.Container != "" {
-		for _, c := range append(append([]corev1.Container{}, pod.Spec.Containers...), pod.Spec.InitContainers...) {
-			if c.Name == o.Container {
-				return []string{c.Name}, nil
-			}
-		}
-		return nil, errs.NotFoundErrorf("container %q not found in pod %q; its containers are: %s", o.Container, pod.Name, names(pod))
-	}
-	if d := pod.Annotations["kubectl.kubernetes.io/default-container"]; d != "" {
-		for _, c := range pod.Spec.Containers {
-			if c.Name == d {
-				return []string{d}, nil
-			}
-		}
-	}
-	if len(pod.Spec.Containers) == 0 {
-		return nil, fmt.Errorf("pod %q has no containers", pod.Name)
-	}
-	first := pod.Spec.Containers[0].Name
-	if explicit && len(pod.Spec.Containers) > 1 {
-		fmt.Fprintf(o.IO.ErrOut, "Defaulted container %q out of: %s\n", first, names(pod))
-	}
-	return []string{first}, nil
-}
-
-func names(p *corev1.Pod) string {
-	var n []string
-	for _, c := range p.Spec.Containers {
-		n = append(n, c.Name)
-	}
-	return strings.Join(n, ", ")
 }

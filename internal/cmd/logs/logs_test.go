@@ -4,23 +4,18 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/logstream"
 	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdLogs(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	err := cmd.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmdLogs, args...)
 }
 
 func TestFlags(t *testing.T) {
@@ -31,9 +26,16 @@ func TestFlags(t *testing.T) {
 	if o.Target != "web-1" || o.Container != "app" || !o.Follow || o.Tail != 5 || !o.Timestamps || !o.Previous || o.LimitBytes != 100 {
 		t.Fatalf("%+v", o)
 	}
-	po := o.podOptions("app")
-	if *po.TailLines != 5 || *po.SinceSeconds != 90 || !po.Timestamps || *po.LimitBytes != 100 {
-		t.Fatalf("pod options %+v", po)
+	c := o.streamConfig("ns", time.Minute)
+	if c.Namespace != "ns" || c.Container != "app" || !c.Follow || c.Tail != 5 || c.Since != 90*time.Second || !c.Timestamps ||
+		!c.Previous || c.LimitBytes != 100 || c.ResumeWindow != time.Minute || c.MaxLogRequests != 50 || c.Color {
+		t.Fatalf("stream config %+v", c)
+	}
+	if o, _ = parse(t, "web-1", "--since-time", "2026-11-22T10:00:00Z"); !o.streamConfig("", 0).SinceTime.Equal(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("--since-time: %v", o.streamConfig("", 0).SinceTime)
+	}
+	if o, _ = parse(t, "web-1", "--color", "always"); !o.streamConfig("", 0).Color {
+		t.Error("--color always")
 	}
 	if o, _ = parse(t, "-l", "app=web"); o.Tail != 10 {
 		t.Errorf("-l defaults --tail to 10 as kubectl, got %d", o.Tail)
@@ -65,23 +67,22 @@ func TestUsageErrors(t *testing.T) {
 
 func TestPrefix(t *testing.T) {
 	for _, tc := range []struct {
-		args    []string
-		streams int
-		want    bool
+		args []string
+		want logstream.Prefix
 	}{
-		{[]string{"deploy/web"}, 2, true},
-		{[]string{"deploy/web", "--prefix=false"}, 2, false},
-		{[]string{"-l", "app=web", "--prefix=false"}, 2, false},
-		{[]string{"web-1", "--all-containers", "--prefix=false"}, 2, false},
-		{[]string{"web-1"}, 1, false},
-		{[]string{"web-1", "--prefix"}, 1, true},
+		{[]string{"deploy/web"}, logstream.PrefixAuto},
+		{[]string{"deploy/web", "--prefix=false"}, logstream.PrefixOff},
+		{[]string{"-l", "app=web", "--prefix=false"}, logstream.PrefixOff},
+		{[]string{"web-1", "--all-containers", "--prefix=false"}, logstream.PrefixOff},
+		{[]string{"web-1"}, logstream.PrefixAuto},
+		{[]string{"web-1", "--prefix"}, logstream.PrefixOn},
 	} {
 		o, err := parse(t, tc.args...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := o.prefixFor(tc.streams); got != tc.want {
-			t.Errorf("%v with %d streams: prefix %v, want %v", tc.args, tc.streams, got, tc.want)
+		if got := o.streamConfig("", 0).Prefix; got != tc.want {
+			t.Errorf("%v: prefix %v, want %v", tc.args, got, tc.want)
 		}
 	}
 }

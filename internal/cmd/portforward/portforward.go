@@ -5,7 +5,6 @@ package portforward
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -132,7 +131,7 @@ func validPort(p string) error {
 }
 
 func portForwardRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := kube.ParseTarget(o.Target)
 	if err != nil {
 		return err
 	}
@@ -263,9 +262,8 @@ func (DefaultForwarder) Forward(ctx context.Context, cfg *rest.Config, transport
 		return errs.UsageErrorf("%v", err)
 	}
 	err = fw.ForwardPorts()
-	var ue *streamhttp.UpgradeFailureError
-	if errors.As(err, &ue) && ue.Cause != nil {
-		return ue.Cause
+	if answer, _ := kube.UpgradeAnswer(err); answer != nil {
+		return answer
 	}
 	return err
 }

@@ -6,22 +6,16 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/cmdtest"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/policy"
 )
 
 func parse(t *testing.T, args ...string) (*Options, error) {
 	t.Helper()
 	t.Setenv("KGATE_EXEC_TRANSPORT", "")
-	io, _, _, _ := iostreams.Test()
-	var got *Options
-	cmd := NewCmdPortForward(&cmdutil.Factory{IOStreams: io}, func(o *Options) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmdPortForward, args...)
 }
 
 func TestParse(t *testing.T) {

@@ -1,4 +1,4 @@
-package logs
+package logstream
 
 import (
 	"bufio"
@@ -71,7 +71,7 @@ func (o *output) prefix(pod, container string) []byte {
 }
 
 // copyOne streams one container's log straight through: the fast path.
-func copyOne(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, container string, o *Options) error {
+func copyOne(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, container string, o *Config) error {
 	po := o.podOptions(container)
 	po.Timestamps = o.Timestamps
 	body, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, po).Stream(ctx)
@@ -79,7 +79,7 @@ func copyOne(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, cont
 		return err
 	}
 	defer body.Close()
-	_, err = io.Copy(o.IO.Out, body)
+	_, err = io.Copy(o.Out, body)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -88,7 +88,7 @@ func copyOne(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, cont
 
 type streamer struct {
 	cs     kubernetes.Interface
-	o      *Options
+	o      *Config
 	out    *output
 	prefix bool
 
@@ -100,7 +100,7 @@ type streamer struct {
 	errs    []error
 }
 
-func newStreamer(cs kubernetes.Interface, o *Options, out *output, prefix bool) *streamer {
+func newStreamer(cs kubernetes.Interface, o *Config, out *output, prefix bool) *streamer {
 	return &streamer{cs: cs, o: o, out: out, prefix: prefix, active: map[string]context.CancelFunc{}, skipped: map[string]bool{}}
 }
 
@@ -168,7 +168,7 @@ func (s *streamer) start(ctx context.Context, pod *corev1.Pod, c string, po *cor
 	if len(s.active) >= s.o.MaxLogRequests {
 		if !s.skipped[k] {
 			s.skipped[k] = true
-			fmt.Fprintf(s.o.IO.ErrOut, "kgate: not following pod/%s/%s: already following %d streams (--max-log-requests); narrow the selector or raise the limit\n", pod.Name, c, len(s.active))
+			fmt.Fprintf(s.o.ErrOut, "kgate: not following pod/%s/%s: already following %d streams (--max-log-requests); narrow the selector or raise the limit\n", pod.Name, c, len(s.active))
 		}
 		s.mu.Unlock()
 		return
@@ -193,7 +193,7 @@ func (s *streamer) start(ctx context.Context, pod *corev1.Pod, c string, po *cor
 			s.errMu.Lock()
 			s.errs = append(s.errs, err)
 			s.errMu.Unlock()
-			fmt.Fprintf(s.o.IO.ErrOut, "kgate: pod/%s/%s: %v\n", pod.Name, c, err)
+			fmt.Fprintf(s.o.ErrOut, "kgate: pod/%s/%s: %v\n", pod.Name, c, err)
 		}
 	}()
 }
@@ -220,9 +220,6 @@ type resume struct {
 	resuming bool
 	seen     int
 }
-
-// DefaultResumeWindow is how long a broken follow keeps trying to resume.
-const DefaultResumeWindow = 2 * time.Minute
 
 // stream reads one container's log; when following, a broken stream is
 // resumed from the last line until the container ends or ctx is done.
@@ -312,7 +309,7 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 				err = gerr
 			}
 		} else if err != nil && isPodGone(err, pod) {
-			fmt.Fprintf(s.o.IO.ErrOut, "kgate: pod/%s/%s was deleted while its log stream was broken; lines written after %s may be missing\n",
+			fmt.Fprintf(s.o.ErrOut, "kgate: pod/%s/%s was deleted while its log stream was broken; lines written after %s may be missing\n",
 				pod.Name, c, st.last.UTC().Format(time.RFC3339))
 			return errs.UnavailableErrorf("the log of pod/%s/%s is incomplete: the pod was deleted while the stream was broken", pod.Name, c)
 		}
@@ -328,7 +325,7 @@ func (s *streamer) stream(ctx context.Context, pod *corev1.Pod, c string, first 
 			if err != nil {
 				why = err.Error()
 			}
-			fmt.Fprintf(s.o.IO.ErrOut, "kgate: log stream of pod/%s/%s broke (%s); resuming\n", pod.Name, c, why)
+			fmt.Fprintf(s.o.ErrOut, "kgate: log stream of pod/%s/%s broke (%s); resuming\n", pod.Name, c, why)
 		}
 		select {
 		case <-ctx.Done():

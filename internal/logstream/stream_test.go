@@ -1,12 +1,10 @@
-package logs
+package logstream
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kgate/kgate/internal/iostreams"
 )
 
 func ts(sec, nsec int) string {
@@ -14,8 +12,8 @@ func ts(sec, nsec int) string {
 }
 
 func newTestStreamer(follow, timestamps bool) (*streamer, *bytes.Buffer) {
-	io, _, out, _ := iostreams.Test()
-	o := &Options{IO: io, Follow: follow, Timestamps: timestamps}
+	out := &bytes.Buffer{}
+	o := &Config{Out: out, ErrOut: &bytes.Buffer{}, Follow: follow, Timestamps: timestamps}
 	return newStreamer(nil, o, newOutput(out, false), false), out
 }
 
@@ -80,5 +78,20 @@ func TestPrefixColour(t *testing.T) {
 	}
 	if plain := string(newOutput(&bytes.Buffer{}, false).prefix("web-1", "app")); plain != "[pod/web-1/app] " {
 		t.Fatalf("%q", plain)
+	}
+}
+
+func TestPrefixFor(t *testing.T) {
+	for _, tc := range []struct {
+		p       Prefix
+		streams int
+		want    bool
+	}{
+		{PrefixAuto, 1, false}, {PrefixAuto, 2, true},
+		{PrefixOn, 1, true}, {PrefixOff, 2, false},
+	} {
+		if got := (&Config{Prefix: tc.p}).prefixFor(tc.streams); got != tc.want {
+			t.Errorf("%v with %d streams: %v", tc.p, tc.streams, got)
+		}
 	}
 }

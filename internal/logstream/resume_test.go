@@ -1,6 +1,7 @@
-package logs
+package logstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/iostreams"
 )
 
 // script is a fake API server: each log request gets the next answer; a
@@ -93,8 +93,8 @@ func runFollow(t *testing.T, sc *script, window time.Duration) (string, string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	io, _, out, errOut := iostreams.Test()
-	o := &Options{IO: io, Follow: true, ResumeWindow: window, MaxLogRequests: 5}
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	o := &Config{Out: out, ErrOut: errOut, Follow: true, ResumeWindow: window, MaxLogRequests: 5}
 	s := newStreamer(cs, o, newOutput(out, false), false)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: types.UID("u1")}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -236,8 +236,8 @@ func TestFollowFailureIsNotSwallowed(t *testing.T) {
 	srv := httptest.NewServer(sc)
 	defer srv.Close()
 	cs, _ := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
-	io, _, out, errOut := iostreams.Test()
-	o := &Options{IO: io, Follow: true, ResumeWindow: time.Second, MaxLogRequests: 5}
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	o := &Config{Out: out, ErrOut: errOut, Follow: true, ResumeWindow: time.Second, MaxLogRequests: 5}
 	s := newStreamer(cs, o, newOutput(out, false), false)
 	pod := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: types.UID("u1")},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
