@@ -31,7 +31,7 @@ func clusterMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) 
 	if !policy.ValidClusterName(name) {
 		return nil, errs.UsageErrorf("--cluster %q: a cluster name is lower-case letters, digits and '-'", name)
 	}
-	home, err := homeMode(f, cfg)
+	home, err := listingMode(f, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -52,14 +52,34 @@ func clusterMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) 
 }
 
 // homeMode is the mode without a cluster: decideMode over the current
-// session.
+// session, or over the session with the gateway --server names.
 func homeMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) {
 	st := session.NewStore(cfg.Paths.ConfigDir)
+	if cfg.Server != "" {
+		// --server names the gateway: its own session, whichever login
+		// was last.
+		if server, err := gateway.NormalizeURL(cfg.Server); err == nil {
+			st = session.GatewayStore(cfg.Paths.ConfigDir, server)
+		}
+	}
 	m, err := decideMode(cfg, st)
 	if err != nil {
 		return nil, err
 	}
 	m.Store = st
+	m.Key = reachKey(f, m)
+	return m, nil
+}
+
+// listingMode is the mode whose policy lists the clusters: with a policy
+// source configured, that source read directly (the user's own policy,
+// which names the gateways too); else the mode without a cluster (a
+// gateway's own policy).
+func listingMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) {
+	if cfg.Policy.Source == "" {
+		return homeMode(f, cfg)
+	}
+	m := &cmdutil.Mode{Store: session.NewStore(cfg.Paths.ConfigDir)}
 	m.Key = reachKey(f, m)
 	return m, nil
 }

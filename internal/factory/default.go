@@ -292,7 +292,7 @@ func homePolicyFunc(f *cmdutil.Factory) func() (*policy.Policy, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := homeMode(f, cfg)
+		m, err := listingMode(f, cfg)
 		if err != nil {
 			return nil, err
 		}
