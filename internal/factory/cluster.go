@@ -57,9 +57,11 @@ func homeMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) {
 	st := session.NewStore(cfg.Paths.ConfigDir)
 	if cfg.Server != "" {
 		// --server names the gateway: its own session, whichever login
-		// was last.
+		// was last. Without one, the current session says what it is.
 		if server, err := gateway.NormalizeURL(cfg.Server); err == nil {
-			st = session.GatewayStore(cfg.Paths.ConfigDir, server)
+			if gs := session.GatewayStore(cfg.Paths.ConfigDir, server); readable(gs) {
+				st = gs
+			}
 		}
 	}
 	m, err := decideMode(cfg, st)
@@ -82,6 +84,11 @@ func listingMode(f *cmdutil.Factory, cfg *config.Config) (*cmdutil.Mode, error) 
 	m := &cmdutil.Mode{Store: session.NewStore(cfg.Paths.ConfigDir)}
 	m.Key = reachKey(f, m)
 	return m, nil
+}
+
+func readable(st *session.Store) bool {
+	_, err := st.Read()
+	return err == nil
 }
 
 // modeFor is the mode that reaches cluster c.
