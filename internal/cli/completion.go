@@ -71,6 +71,28 @@ type completer struct {
 	Kinds *kube.Kinds
 	// Contexts lists the kubeconfig's contexts (honouring --kubeconfig).
 	Contexts func() ([]candidate, error)
+	// Clusters lists the policy's clusters (none for a version-1 policy).
+	Clusters func(ctx context.Context) ([]policy.Cluster, error)
+}
+
+// clusters completes --cluster: the policy's clusters, in its order, with
+// how each is reached.
+func (c *completer) clusters(ctx context.Context, toComplete string) []candidate {
+	if c.Clusters == nil {
+		return nil
+	}
+	cs, err := c.Clusters(ctx)
+	if err != nil {
+		debug("clusters: %v", err)
+		return nil
+	}
+	var out []candidate
+	for _, cl := range cs {
+		if strings.HasPrefix(cl.Name, toComplete) {
+			out = append(out, candidate{Name: cl.Name, Desc: cl.Reached()})
+		}
+	}
+	return out
 }
 
 // argSpec says how a command's arguments complete.
@@ -181,6 +203,9 @@ func registerCompletionsWith(root *cobra.Command, newC func(cmd *cobra.Command) 
 		}),
 		"context": run(func(_ context.Context, c *completer, _ *cobra.Command, _ []string, toComplete string) ([]candidate, cobra.ShellCompDirective) {
 			return c.contexts(toComplete), cobra.ShellCompDirectiveNoFileComp
+		}),
+		"cluster": run(func(ctx context.Context, c *completer, _ *cobra.Command, _ []string, toComplete string) ([]candidate, cobra.ShellCompDirective) {
+			return c.clusters(ctx, toComplete), cobra.ShellCompDirectiveNoFileComp
 		}),
 		"output": fixed("wide", "json", "yaml", "name", "jsonpath=", "go-template="),
 		// A URL, a duration, a number: no file.
@@ -646,6 +671,13 @@ func newCompleter(cmd *cobra.Command, f *cmdutil.Factory, pre func(*cobra.Comman
 		client, err = kube.NewClient(rc)
 		return client, err
 	}}
+	c.Clusters = func(ctx context.Context) ([]policy.Cluster, error) {
+		pol, err := bounded(ctx, f.HomePolicy)
+		if err != nil {
+			return nil, err
+		}
+		return pol.Clusters(), nil
+	}
 	c.Contexts = func() ([]candidate, error) {
 		raw, err := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
 		if err != nil {

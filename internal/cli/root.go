@@ -17,6 +17,7 @@ import (
 
 	"github.com/kgate/kgate/internal/cmd/attach"
 	"github.com/kgate/kgate/internal/cmd/cani"
+	clusterscmd "github.com/kgate/kgate/internal/cmd/clusters"
 	cpcmd "github.com/kgate/kgate/internal/cmd/cp"
 	"github.com/kgate/kgate/internal/cmd/credential"
 	debugcmd "github.com/kgate/kgate/internal/cmd/debug"
@@ -192,6 +193,7 @@ Exit codes:
 	}
 	for _, c := range []*cobra.Command{
 		projects.NewCmdProjects(f, nil),
+		clusterscmd.NewCmdClusters(f, nil),
 		projectcmd.NewCmdProject(f),
 		cani.NewCmdCanI(f, nil),
 		policycmd.NewCmdPolicy(f),

@@ -67,6 +67,18 @@ type Factory struct {
 	// through Access.
 	Authorize enforce.AuthorizeFunc
 
+	// Cluster is the cluster in use, once the policy is loaded: the one
+	// chosen with --cluster, else the policy's cluster that the kubeconfig's
+	// context or the session's gateway reaches; nil for a policy that names
+	// no clusters.
+	Cluster func() (*policy.Cluster, error)
+	// HomePolicy is the whole policy as read without --cluster, whichever
+	// cluster is chosen: the one that lists the clusters.
+	HomePolicy func() (*policy.Policy, error)
+	// ClusterSession is the session a cluster is reached with: the direct
+	// LDAP login for a context, that gateway's own session for a gateway.
+	ClusterSession func(c policy.Cluster) (*session.Session, error)
+
 	// Namespace is -n, else the first exact namespace of -p/--project, else
 	// that of the project chosen with `kgate project use`, else the
 	// kubeconfig's namespace for the context, else "default". explicit
@@ -84,6 +96,17 @@ type Mode struct {
 	// direct mode); nil when it could not be read, SessionErr says why.
 	Session    *session.Session
 	SessionErr error
+	// Store is the session file of the mode: the current session, the
+	// direct LDAP login's, or one gateway's.
+	Store *session.Store
+	// Cluster is the policy's cluster the mode reaches: chosen with
+	// --cluster, or (set once the policy is loaded) found by context or
+	// gateway; nil when the policy names none.
+	Cluster *policy.Cluster
+	// Key says where the cluster is reached (the kubeconfig context and its
+	// server, or the gateway's URL): the policy and discovery caches are
+	// kept per Key, so nothing answers for another cluster.
+	Key string
 }
 
 // Direct reports whether kgate talks to the API server itself.

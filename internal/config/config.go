@@ -32,6 +32,11 @@ type Config struct {
 	Audit   Audit   `mapstructure:"audit"`
 	Logs    Logs    `mapstructure:"logs"`
 
+	// Cluster is the cluster to work in, one the policy names (--cluster,
+	// KGATE_CLUSTER); empty means the one the kubeconfig's context or the
+	// session's gateway reaches.
+	Cluster string `mapstructure:"cluster"`
+
 	// Server is the kgate gateway's URL: when set, kgate logs in to the
 	// gateway and sends every request through it (gateway mode).
 	Server  string  `mapstructure:"server"`
@@ -172,6 +177,7 @@ var flagKeys = map[string]string{
 	"output":     "output",
 	"verbosity":  "v",
 	"server":     "server",
+	"cluster":    "cluster",
 }
 
 func defaults(v *viper.Viper) {
@@ -214,6 +220,7 @@ func defaults(v *viper.Viper) {
 	v.SetDefault("logs.resumeWindow", 2*time.Minute)
 
 	v.SetDefault("server", "")
+	v.SetDefault("cluster", "")
 	v.SetDefault("gateway.caFile", "")
 	v.SetDefault("serve.listen", "127.0.0.1:8443")
 	v.SetDefault("serve.tlsCertFile", "")

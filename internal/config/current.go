@@ -25,7 +25,31 @@ func ReadCurrentProject(configDir string) (string, error) {
 // ReadCurrent returns the project chosen with `kgate project use` and the
 // namespace chosen in it ("" for the project's default one).
 func ReadCurrent(configDir string) (project, namespace string, err error) {
-	b, err := os.ReadFile(filepath.Join(configDir, CurrentProjectFile))
+	return ReadCurrentIn(configDir, "")
+}
+
+// currentFile is the current project's file for cluster ("" for a policy
+// that names no clusters): each cluster keeps its own.
+func currentFile(configDir, cluster string) (string, error) {
+	if cluster == "" {
+		return filepath.Join(configDir, CurrentProjectFile), nil
+	}
+	for _, c := range cluster {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return "", fmt.Errorf("invalid cluster name %q", cluster)
+		}
+	}
+	return filepath.Join(configDir, CurrentProjectFile+"-"+cluster), nil
+}
+
+// ReadCurrentIn is ReadCurrent for one cluster of a policy that names
+// clusters: the project chosen with `kgate --cluster NAME project use`.
+func ReadCurrentIn(configDir, cluster string) (project, namespace string, err error) {
+	path, err := currentFile(configDir, cluster)
+	if err != nil {
+		return "", "", err
+	}
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", "", nil
 	}
@@ -47,7 +71,15 @@ func WriteCurrentProject(configDir, name string) error {
 // WriteCurrent records the current project and the namespace chosen in it
 // ("" for the project's default one); an empty name forgets both.
 func WriteCurrent(configDir, name, namespace string) error {
-	path := filepath.Join(configDir, CurrentProjectFile)
+	return WriteCurrentIn(configDir, "", name, namespace)
+}
+
+// WriteCurrentIn is WriteCurrent for one cluster ("" for none).
+func WriteCurrentIn(configDir, cluster, name, namespace string) error {
+	path, err := currentFile(configDir, cluster)
+	if err != nil {
+		return err
+	}
 	if name == "" {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

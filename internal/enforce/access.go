@@ -66,7 +66,7 @@ func (a *Authorizer) Authorize(ctx context.Context, req policy.Request, command 
 		now = a.Now
 	}
 	e := audit.Entry{
-		Time: now(), ID: auditID, User: id.User, Groups: id.Groups, Project: d.Project,
+		Time: now(), ID: auditID, User: id.User, Groups: id.Groups, Cluster: d.Cluster, Project: d.Project,
 		Namespace: req.Namespace, Verb: req.Verb, Resource: req.Resource, Subresource: req.Subresource,
 		Name: req.Name, Decision: audit.Deny, Reason: d.Reason, Command: command,
 	}

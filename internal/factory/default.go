@@ -43,6 +43,9 @@ func New(streams *iostreams.IOStreams) *cmdutil.Factory {
 	f.Kinds = newKinds(f)
 	f.Identity = identityFunc(f)
 	f.Policy = policyFunc(f)
+	f.Cluster = clusterFunc(f)
+	f.HomePolicy = homePolicyFunc(f)
+	f.ClusterSession = clusterSession(f)
 	f.Audit = auditFunc(f)
 	// A denial in a namespace the user never chose says how to choose one;
 	// the namespace builder knows when that is.
@@ -67,6 +70,7 @@ func globalFlags() (*genericclioptions.ConfigFlags, *pflag.FlagSet) {
 	fs.StringP("output", "o", "", "Output format: wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE")
 	fs.IntP("v", "v", 0, "Log verbosity: 6 shows API requests, 8 their bodies")
 	fs.String("server", "", "URL of the kgate gateway (gateway mode; default: config key server, else the session's gateway)")
+	fs.String("cluster", "", "Cluster to work in, one the policy names (default: config key cluster, else the one the context or gateway reaches)")
 	return kf, fs
 }
 
@@ -124,7 +128,10 @@ func modeFunc(f *cmdutil.Factory) func() (*cmdutil.Mode, error) {
 		if err != nil {
 			return nil, err
 		}
-		return decideMode(cfg, session.NewStore(cfg.Paths.ConfigDir))
+		if cfg.Cluster != "" {
+			return clusterMode(f, cfg)
+		}
+		return homeMode(f, cfg)
 	})
 }
 
@@ -140,7 +147,11 @@ func gatewaySourceFunc(f *cmdutil.Factory) func() (*gwsession.Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return gwsession.New(session.NewStore(cfg.Paths.ConfigDir), m.Session, f.IOStreams.ErrOut), nil
+		st := m.Store
+		if st == nil {
+			st = session.NewStore(cfg.Paths.ConfigDir)
+		}
+		return gwsession.New(st, m.Session, f.IOStreams.ErrOut), nil
 	})
 }
 
@@ -161,7 +172,10 @@ func sessionFunc(f *cmdutil.Factory) func() (*session.Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		st := session.NewStore(cfg.Paths.ConfigDir)
+		st := m.Store
+		if st == nil {
+			st = session.NewStore(cfg.Paths.ConfigDir)
+		}
 		if err := st.Check(m.Session); err != nil {
 			return nil, err
 		}
@@ -244,14 +258,49 @@ func policyFunc(f *cmdutil.Factory) func() (*policycache.Loaded, error) {
 		if err != nil {
 			return nil, err
 		}
-		o := policycache.Options{
-			Source: cfg.Policy.Source, CAFile: cfg.Policy.CAFile, TTL: cfg.Policy.TTL, MaxStale: cfg.Policy.MaxStale,
-			Dir: cfg.Paths.CacheDir, Warn: f.IOStreams.ErrOut, ConfigMaps: configMapGetter(f),
-		}
-		if err := gatewayPolicy(f, &o); err != nil {
+		m, err := f.Mode()
+		if err != nil {
 			return nil, err
 		}
-		return policycache.New(o).Load(context.Background())
+		var src *gwsession.Source
+		if !m.Direct() {
+			if src, err = f.GatewaySource(); err != nil {
+				return nil, err
+			}
+		}
+		l, err := loadPolicy(f, cfg, m, src)
+		if err != nil {
+			return nil, err
+		}
+		// The policy in effect is its view of the cluster in use.
+		view, err := inCluster(f, m, l.Policy, l.Source)
+		if err != nil {
+			return nil, err
+		}
+		cp := *l
+		cp.Policy = view
+		return &cp, nil
+	})
+}
+
+// homePolicyFunc is the whole policy as read without --cluster (the one
+// that lists the clusters), for `kgate clusters` and completion of
+// --cluster.
+func homePolicyFunc(f *cmdutil.Factory) func() (*policy.Policy, error) {
+	return memo(func() (*policy.Policy, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		m, err := listingMode(f, cfg)
+		if err != nil {
+			return nil, err
+		}
+		l, err := loadPolicy(f, cfg, m, nil)
+		if err != nil {
+			return nil, err
+		}
+		return l.Policy, nil
 	})
 }
 
@@ -313,7 +362,7 @@ func gatewayRESTConfig(f *cmdutil.Factory, m *cmdutil.Mode) (*rest.Config, error
 	if err != nil {
 		return nil, err
 	}
-	c := gateway.RESTConfig(m.Session.Issuer, "", []byte(m.Session.GatewayCA))
+	c := gateway.RESTConfig(m.Gateway, "", []byte(m.Session.GatewayCA))
 	c.Wrap(src.WrapTransport)
 	return c, nil
 }

@@ -34,7 +34,11 @@ func newKinds(f *cmdutil.Factory) *kube.Kinds {
 			if err != nil {
 				return ""
 			}
-			return kube.CacheFile(cfg.Paths.CacheDir, "", rc.Host, cacheUser(f, rc.Username))
+			key := ""
+			if m, err := f.Mode(); err == nil {
+				key = m.Key
+			}
+			return kube.CacheFile(cfg.Paths.CacheDir, key, rc.Host, cacheUser(f, rc.Username))
 		},
 	}
 }

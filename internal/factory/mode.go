@@ -1,8 +1,6 @@
 package factory
 
 import (
-	"k8s.io/client-go/rest"
-
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
@@ -61,14 +59,5 @@ func gatewayPolicy(f *cmdutil.Factory, o *policycache.Options) error {
 	if err != nil {
 		return err
 	}
-	rc := gateway.RESTConfig(m.Gateway, "", []byte(m.Session.GatewayCA))
-	rc.Wrap(src.WrapTransport)
-	hc, err := rest.HTTPClientFor(rc)
-	if err != nil {
-		return err
-	}
-	o.Source = m.Gateway + gateway.PolicyPath
-	o.CAFile = ""
-	o.HTTPClient = hc
-	return nil
+	return gatewayPolicyFor(f, m, src, o)
 }

@@ -9,9 +9,7 @@ import (
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
-	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
-	"github.com/kgate/kgate/internal/policycache"
 )
 
 // resolveNamespace is the one place that says where a command works, in
@@ -36,13 +34,21 @@ func resolveNamespace(f *cmdutil.Factory, unchosen *func(policy.Request) error) 
 	if err != nil {
 		return "", false, err
 	}
+	// The mode chooses the kubeconfig context of the cluster (--cluster):
+	// its namespace is the one to read. Its errors are the command's to say.
+	_, _ = f.Mode()
 	if *kf.Namespace != "" {
 		return kubeNamespace()
 	}
 	project, explicit, chosenNS := cfg.Project, true, ""
 	if project == "" {
 		explicit = false
-		if project, chosenNS, err = config.ReadCurrent(cfg.Paths.ConfigDir); err != nil {
+		// Each cluster has its own current project.
+		cluster := ""
+		if c, err := f.Cluster(); err == nil && c != nil {
+			cluster = c.Name
+		}
+		if project, chosenNS, err = config.ReadCurrentIn(cfg.Paths.ConfigDir, cluster); err != nil {
 			return "", false, err
 		}
 	}
@@ -125,32 +131,4 @@ func projectNamespace(f *cmdutil.Factory, name, chosen string) (string, error) {
 	}
 	ns, _, err := f.Access().PickNamespace(context.Background(), pr)
 	return ns, err
-}
-
-// configMapGetter reads configmap:// policy sources with the user's own
-// kubeconfig.
-func configMapGetter(f *cmdutil.Factory) policycache.ConfigMapGetter {
-	return func(ctx context.Context, namespace, name string) (map[string]string, string, error) {
-		client, err := f.KubeClient()
-		if err != nil {
-			return nil, "", err
-		}
-		r, err := kube.Lookup("configmaps")
-		if err != nil {
-			return nil, "", err
-		}
-		o, err := client.Get(ctx, r, namespace, name)
-		if err != nil {
-			return nil, "", err
-		}
-		data := map[string]string{}
-		if d, ok := o.Object["data"].(map[string]any); ok {
-			for k, v := range d {
-				if s, ok := v.(string); ok {
-					data[k] = s
-				}
-			}
-		}
-		return data, o.GetResourceVersion(), nil
-	}
 }

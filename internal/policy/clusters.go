@@ -123,6 +123,23 @@ func (p *Policy) ForCluster(name string) (*Policy, error) {
 	return view, nil
 }
 
+// InCluster returns the policy as it applies to the cluster called name, as
+// ForCluster does, except that a version-1 policy (which means every cluster)
+// gives a copy whose decisions name the cluster too, so a denial says which
+// cluster refused. The copy shares the policy's compiled form.
+func (p *Policy) InCluster(name string) (*Policy, error) {
+	if p.Version >= 2 || name == "" || p.cluster == name {
+		return p.ForCluster(name)
+	}
+	base := p
+	if p.parent != nil {
+		base = p.parent
+	}
+	cp := *base
+	cp.parent, cp.cluster, cp.views = base, name, nil
+	return &cp, nil
+}
+
 type viewCache struct {
 	mu sync.Mutex
 	m  map[string]*Policy

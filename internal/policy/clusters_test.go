@@ -284,3 +284,29 @@ func TestBinaryRoundTripV2(t *testing.T) {
 		}
 	}
 }
+
+func TestInClusterNamesTheClusterOfAV1Policy(t *testing.T) {
+	p := mustParse(t, "version: 1\nprojects:\n  p:\n    namespaces: [p]\n    guests: {users: [bob]}\n")
+	v, err := p.InCluster("prod")
+	if err != nil || v == p || v.Cluster() != "prod" {
+		t.Fatalf("InCluster: %p %v %q", v, err, v.Cluster())
+	}
+	d := v.Decide(Identity{User: "bob"}, Request{Verb: VerbExec, Resource: "pods", Subresource: "exec", Namespace: "p"})
+	if d.Allowed || d.Cluster != "prod" || !strings.Contains(d.Reason, `cluster "prod"`) {
+		t.Errorf("decision: %+v", d)
+	}
+	if w, _ := v.ForCluster("test"); w != p {
+		t.Error("the copy's ForCluster of another name is not the policy")
+	}
+	a, _ := v.MarshalBinary()
+	b, _ := p.MarshalBinary()
+	if string(a) != string(b) {
+		t.Error("the copy encodes differently")
+	}
+	v2 := mustParse(t, v2Policy)
+	x, _ := v2.InCluster("prod")
+	y, _ := v2.ForCluster("prod")
+	if x != y {
+		t.Error("InCluster of a v2 policy is not ForCluster")
+	}
+}

@@ -46,6 +46,10 @@ type RBACOptions struct {
 	// for none: a policy that names clusters is rendered for that one.
 	Cluster func() (string, error)
 
+	// UseContext makes RESTConfig use the kubeconfig context the policy
+	// names for the cluster rendered; nil leaves the kubeconfig as it is.
+	UseContext func(name string) error
+
 	// File is a policy file to render instead of the policy in effect.
 	File  string
 	Apply bool
@@ -57,6 +61,25 @@ func NewCmdRBAC(f *cmdutil.Factory, runF func(context.Context, *RBACOptions) err
 	opts := &RBACOptions{IO: f.IOStreams, Policy: f.Policy, Output: f.OutputFormat(), Prune: true}
 	if f.KubeFlags != nil {
 		opts.RESTConfig = f.KubeFlags.ToRESTConfig
+		opts.UseContext = func(name string) error {
+			if f.Flags != nil {
+				if fl := f.Flags.Lookup("context"); fl != nil && fl.Changed && *f.KubeFlags.Context != name {
+					return errs.UsageErrorf("the policy reaches this cluster through the context %s, not %s: give one of --cluster and --context", name, *f.KubeFlags.Context)
+				}
+			}
+			*f.KubeFlags.Context = name
+			return nil
+		}
+	}
+	opts.Cluster = func() (string, error) {
+		if f.Config == nil {
+			return "", nil
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		return cfg.Cluster, nil
 	}
 	opts.Served = func() ([]gateway.Served, error) { return servedResources(opts.RESTConfig) }
 	cmd := &cobra.Command{
@@ -163,6 +186,12 @@ func rbacRun(ctx context.Context, opts *RBACOptions) error {
 	}
 	if pol, err = forCluster(pol, opts.Cluster); err != nil {
 		return err
+	}
+	// A cluster reached through a context is rendered and applied there.
+	if c, ok := pol.ClusterByName(pol.Cluster()); ok && c.Context != "" && opts.UseContext != nil {
+		if err := opts.UseContext(c.Context); err != nil {
+			return err
+		}
 	}
 	globs := false
 	for _, pr := range pol.Projects {

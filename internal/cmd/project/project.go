@@ -63,7 +63,17 @@ func NewCmdUse(f *cmdutil.Factory, runF func(*UseOptions) error) *cobra.Command 
 		if err != nil {
 			return err
 		}
-		return config.WriteCurrent(cfg.Paths.ConfigDir, name, namespace)
+		cluster := ""
+		if f.Cluster != nil {
+			c, err := f.Cluster()
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				cluster = c.Name
+			}
+		}
+		return config.WriteCurrentIn(cfg.Paths.ConfigDir, cluster, name, namespace)
 	}
 	cmd := &cobra.Command{
 		Use:   "use (NAME [-n NAMESPACE] | --clear)",

@@ -60,7 +60,18 @@ func NewCmdProjects(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		if err != nil {
 			return "", err
 		}
-		return config.ReadCurrentProject(cfg.Paths.ConfigDir)
+		cluster := ""
+		if f.Cluster != nil {
+			c, err := f.Cluster()
+			if err != nil {
+				return "", err
+			}
+			if c != nil {
+				cluster = c.Name
+			}
+		}
+		name, _, err := config.ReadCurrentIn(cfg.Paths.ConfigDir, cluster)
+		return name, err
 	}
 	return &cobra.Command{
 		Use:   "projects",
