@@ -154,12 +154,12 @@ func TestClusterDefaultAndOwnEndpoints(t *testing.T) {
 	// (https://gw/clusters/prod) makes the CLI use.
 	r := clusterRequest(t, m.srv.URL, "GET", ClustersPath, "")
 	var cl ClusterList
-	if err := json.Unmarshal([]byte(r.body), &cl); err != nil || strings.Join(cl.Clusters, ",") != "prod,test" || cl.Default != "test" {
+	if err := json.Unmarshal([]byte(r.body), &cl); err != nil || strings.Join(cl.Clusters, ",") != "test,prod" || cl.Default != "test" {
 		t.Fatalf("%s: %d %s", ClustersPath, r.code, r.body)
 	}
 	lr, err := Login(context.Background(), m.srv.URL+"/clusters/prod", nil, "alice", "alice-pw")
 	if err == nil {
-		if strings.Join(lr.Clusters, ",") != "prod,test" || lr.DefaultCluster != "test" {
+		if strings.Join(lr.Clusters, ",") != "test,prod" || lr.DefaultCluster != "test" {
 			t.Fatalf("login response clusters %v default %q", lr.Clusters, lr.DefaultCluster)
 		}
 	} else {

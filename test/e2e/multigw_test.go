@@ -473,7 +473,7 @@ func TestMultiClusterGatewayDefaultCluster(t *testing.T) {
 		t.Fatalf("audit of an unprefixed list: %v", l)
 	}
 	code, body := g.get("/kgate/v1/clusters", "", nil)
-	if code != 200 || !strings.Contains(body, `"clusters":["prod","test"]`) || !strings.Contains(body, `"default":"prod"`) {
+	if code != 200 || !strings.Contains(body, `"clusters":["test","prod"]`) || !strings.Contains(body, `"default":"prod"`) {
 		t.Fatalf("/kgate/v1/clusters: %d %s", code, body)
 	}
 }
