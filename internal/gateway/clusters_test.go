@@ -299,3 +299,26 @@ func clusterRequest(t *testing.T, base, method, path, token string) rawResp {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// The web console works with one cluster of a multi-cluster gateway: the
+// default one, else the first. Its policy is that cluster's view and its
+// in-process requests (ServeAPI) go there.
+func TestClusterConsoleCluster(t *testing.T) {
+	for def, want := range map[string]string{"": "test", "prod": "prod"} {
+		m := newMultiFixture(t, multiPolicy, def)
+		if p := m.g.CurrentPolicy(); p == nil || p.Cluster() != want {
+			t.Fatalf("default %q: CurrentPolicy is for %v, want %s", def, p, want)
+		}
+		req := httptest.NewRequest("GET", "/api/v1/namespaces/payments/pods", nil)
+		req.Header.Set("Authorization", "Bearer "+m.token(t, "alice"))
+		w := httptest.NewRecorder()
+		m.g.ServeAPI(w, req)
+		reached := map[string]int{"test": m.test.count(), "prod": m.prod.count()}
+		if w.Code != 200 || reached[want] != 1 || reached["test"]+reached["prod"] != 1 {
+			t.Fatalf("default %q: ServeAPI %d, reached %v, want %s", def, w.Code, reached, want)
+		}
+		if e := m.audit.last(); e.Cluster != want {
+			t.Fatalf("default %q: audit cluster %q", def, e.Cluster)
+		}
+	}
+}
