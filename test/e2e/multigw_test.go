@@ -305,6 +305,13 @@ func TestMultiClusterGatewayHostilePaths(t *testing.T) {
 			if c.bodyHas != "" && !strings.Contains(res.body, c.bodyHas) {
 				t.Fatalf("answer %q lacks %q", res.body, c.bodyHas)
 			}
+			if c.reaches == "" {
+				// The same path as an HTTP/2 :path, exactly as written.
+				res := hostileCase{proto: http2Raw, method: c.method, path: c.path, token: tok}.send(t, g, "multigw-e2e")
+				if res.err != nil || res.status != c.want {
+					t.Fatalf("HTTP/2 %s %s: %d %v %s, want %d", c.method, c.path, res.status, res.err, res.body, c.want)
+				}
+			}
 		})
 	}
 	// The audit logs, once, after every case: written asynchronously.
@@ -414,6 +421,7 @@ func TestMultiClusterGatewayRolesDifferPerCluster(t *testing.T) {
 	// The same token at /clusters/prod: upgrades refused before anything
 	// reaches prod.
 	before := len(prodAudit(t, prod, `"username":"alice"`))
+	refusedFrom := time.Now()
 	for _, tc := range []hostileCase{
 		{method: "POST", path: "/clusters/prod/api/v1/namespaces/payments/pods/" + prodPod + "/exec?command=true&stdout=true",
 			hdr: []string{"Connection: Upgrade", "Upgrade: SPDY/3.1", "X-Stream-Protocol-Version: v4.channel.k8s.io"}},
@@ -443,6 +451,11 @@ func TestMultiClusterGatewayRolesDifferPerCluster(t *testing.T) {
 	for _, ev := range prodAudit(t, prod, `"username":"alice"`)[before:] {
 		if ev.ObjectRef != nil && (ev.ObjectRef.Subresource == "exec" || ev.ObjectRef.Subresource == "portforward") {
 			t.Errorf("alice's refused upgrade reached prod: %+v", ev)
+		}
+	}
+	for _, ev := range testAudit(t, `"username":"alice"`) {
+		if ev.ObjectRef != nil && (ev.ObjectRef.Subresource == "exec" || ev.ObjectRef.Subresource == "portforward") && ev.Received.After(refusedFrom) {
+			t.Errorf("alice's refused upgrade at /clusters/prod reached test: %+v", ev)
 		}
 	}
 	for _, ev := range prodAudit(t, prod, `"username":"bob"`) {
