@@ -165,6 +165,14 @@ func TestClusterDefaultAndOwnEndpoints(t *testing.T) {
 	} else {
 		t.Fatalf("login under /clusters/prod: %v", err)
 	}
+	// The console is not served under a prefix (nor sent to a cluster).
+	m.g.SetConsole(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("console")) }))
+	if r := clusterRequest(t, m.srv.URL, "GET", "/kgate/console/app.js", ""); r.code != 200 || r.body != "console" {
+		t.Fatalf("/kgate/console/: %d %s", r.code, r.body)
+	}
+	if r := clusterRequest(t, m.srv.URL, "GET", "/clusters/prod/kgate/console/app.js", ""); r.code != 404 || m.prod.count() != 0 {
+		t.Fatalf("/clusters/prod/kgate/console/: %d %s, %d requests reached prod", r.code, r.body, m.prod.count())
+	}
 	// /readyz under a prefix too.
 	if r := clusterRequest(t, m.srv.URL, "GET", "/clusters/prod/readyz", ""); r.code != 200 {
 		t.Fatalf("/clusters/prod/readyz: %d %s", r.code, r.body)
