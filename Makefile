@@ -42,7 +42,8 @@ deps: ## Install the system packages the local environment and tests need (Debia
 	@bash test/deps.sh
 
 .PHONY: demo
-demo: deps build env-up ## Build everything, start the local environment and take the tour
+demo: deps build env-tools ## Build everything, start the local environment (both clusters, test and prod) and take the tour
+	@KGATE_ENV_CLUSTERS=2 bash test/env/up.sh
 	@bash test/demo.sh
 
 .PHONY: test

@@ -74,6 +74,9 @@ show kgate get frobnicators
 step "every decision, allowed or denied, is one line of $KGATE_STATE_DIR/audit.log"
 show tail -n 2 "$KGATE_STATE_DIR/audit.log"
 
+# shellcheck disable=SC1091
+source "$ROOT/test/demo.d/clusters.sh"
+
 cat <<EOT
 
 ${bold}The local environment is still running.${off} Keep using it as alice:

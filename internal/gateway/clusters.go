@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,17 +57,16 @@ func validClusterName(name string) error {
 	return nil
 }
 
-// ClusterNames are the clusters of a multi-cluster gateway, sorted; nil for
-// a single-cluster one.
+// ClusterNames are the clusters of a multi-cluster gateway, in the order
+// they were given; nil for a single-cluster one.
 func (g *Gateway) ClusterNames() []string {
-	if len(g.clusters) == 0 {
+	if len(g.o.Clusters) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(g.clusters))
-	for n := range g.clusters {
-		names = append(names, n)
+	names := make([]string, 0, len(g.o.Clusters))
+	for _, c := range g.o.Clusters {
+		names = append(names, c.Name)
 	}
-	sort.Strings(names)
 	return names
 }
 
@@ -171,7 +169,8 @@ const ClustersPath = "/kgate/v1/clusters"
 
 // ClusterList is the answer of ClustersPath.
 type ClusterList struct {
-	// Clusters are the names, sorted; empty for a single-cluster gateway.
+	// Clusters are the names, in the gateway's order; empty for a
+	// single-cluster gateway.
 	Clusters []string `json:"clusters"`
 	// Default serves the unprefixed paths ("" when they are refused).
 	Default string `json:"default,omitempty"`

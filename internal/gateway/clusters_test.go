@@ -154,16 +154,24 @@ func TestClusterDefaultAndOwnEndpoints(t *testing.T) {
 	// (https://gw/clusters/prod) makes the CLI use.
 	r := clusterRequest(t, m.srv.URL, "GET", ClustersPath, "")
 	var cl ClusterList
-	if err := json.Unmarshal([]byte(r.body), &cl); err != nil || strings.Join(cl.Clusters, ",") != "prod,test" || cl.Default != "test" {
+	if err := json.Unmarshal([]byte(r.body), &cl); err != nil || strings.Join(cl.Clusters, ",") != "test,prod" || cl.Default != "test" {
 		t.Fatalf("%s: %d %s", ClustersPath, r.code, r.body)
 	}
 	lr, err := Login(context.Background(), m.srv.URL+"/clusters/prod", nil, "alice", "alice-pw")
 	if err == nil {
-		if strings.Join(lr.Clusters, ",") != "prod,test" || lr.DefaultCluster != "test" {
+		if strings.Join(lr.Clusters, ",") != "test,prod" || lr.DefaultCluster != "test" {
 			t.Fatalf("login response clusters %v default %q", lr.Clusters, lr.DefaultCluster)
 		}
 	} else {
 		t.Fatalf("login under /clusters/prod: %v", err)
+	}
+	// The console is not served under a prefix (nor sent to a cluster).
+	m.g.SetConsole(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("console")) }))
+	if r := clusterRequest(t, m.srv.URL, "GET", "/kgate/console/app.js", ""); r.code != 200 || r.body != "console" {
+		t.Fatalf("/kgate/console/: %d %s", r.code, r.body)
+	}
+	if r := clusterRequest(t, m.srv.URL, "GET", "/clusters/prod/kgate/console/app.js", ""); r.code != 404 || m.prod.count() != 0 {
+		t.Fatalf("/clusters/prod/kgate/console/: %d %s, %d requests reached prod", r.code, r.body, m.prod.count())
 	}
 	// /readyz under a prefix too.
 	if r := clusterRequest(t, m.srv.URL, "GET", "/clusters/prod/readyz", ""); r.code != 200 {
@@ -299,3 +307,26 @@ func clusterRequest(t *testing.T, base, method, path, token string) rawResp {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// The web console works with one cluster of a multi-cluster gateway: the
+// default one, else the first. Its policy is that cluster's view and its
+// in-process requests (ServeAPI) go there.
+func TestClusterConsoleCluster(t *testing.T) {
+	for def, want := range map[string]string{"": "test", "prod": "prod"} {
+		m := newMultiFixture(t, multiPolicy, def)
+		if p := m.g.CurrentPolicy(); p == nil || p.Cluster() != want {
+			t.Fatalf("default %q: CurrentPolicy is for %v, want %s", def, p, want)
+		}
+		req := httptest.NewRequest("GET", "/api/v1/namespaces/payments/pods", nil)
+		req.Header.Set("Authorization", "Bearer "+m.token(t, "alice"))
+		w := httptest.NewRecorder()
+		m.g.ServeAPI(w, req)
+		reached := map[string]int{"test": m.test.count(), "prod": m.prod.count()}
+		if w.Code != 200 || reached[want] != 1 || reached["test"]+reached["prod"] != 1 {
+			t.Fatalf("default %q: ServeAPI %d, reached %v, want %s", def, w.Code, reached, want)
+		}
+		if e := m.audit.last(); e.Cluster != want {
+			t.Fatalf("default %q: audit cluster %q", def, e.Cluster)
+		}
+	}
+}

@@ -346,6 +346,11 @@ func (g *Gateway) Handler() http.Handler {
 		if !ok {
 			return
 		}
+		if g.consoleRequest(r) && r.Context().Value(upstreamKey{}) != nil && r.URL.Path != "/" {
+			// The console is served once, at the root (of its cluster).
+			writeStatus(w, http.StatusNotFound, "NotFound", "the web console is at "+ConsolePrefix+", not under "+ClustersPrefix, nil)
+			return
+		}
 		if g.consoleRequest(r) && r.Context().Value(upstreamKey{}) == nil {
 			// The console's own endpoints too: nothing but close,
 			// keep-alive and Upgrade in Connection.

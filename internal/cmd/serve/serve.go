@@ -224,6 +224,10 @@ func serveRun(ctx context.Context, o *Options) error {
 	if o.Issuer == "" {
 		return errs.UsageErrorf("--issuer is needed when --listen names no host: the URL users reach the gateway at")
 	}
+	clusters, err := o.clusters()
+	if err != nil {
+		return err
+	}
 	if o.SigningKeyFile == "" {
 		return errs.WithHint(errs.UsageErrorf("no signing key: --signing-key-file or serve.signingKeyFile"),
 			"Make one with `openssl genpkey -algorithm ed25519 -out signing.pem`.")
@@ -257,10 +261,6 @@ func serveRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	auth.Warnf = func(format string, a ...any) { lg.Warn(fmt.Sprintf(format, a...)) }
-	clusters, err := o.clusters()
-	if err != nil {
-		return err
-	}
 	var upstream *rest.Config
 	if len(clusters) == 0 {
 		if upstream, err = o.Upstream(); err != nil {
@@ -350,7 +350,8 @@ func (o *Options) clusters() ([]gateway.Cluster, error) {
 		}
 		return nil, nil
 	}
-	var out []gateway.Cluster
+	type parsed struct{ name, kubeconfig, context, spec string }
+	var specs []parsed
 	seen := map[string]bool{}
 	for _, spec := range o.Clusters {
 		name, kc, ok := strings.Cut(spec, "=")
@@ -365,14 +366,18 @@ func (o *Options) clusters() ([]gateway.Cluster, error) {
 		}
 		seen[name] = true
 		kc, ctx, _ := strings.Cut(kc, "#")
-		cfg, err := o.ClusterUpstream(kc, ctx)
-		if err != nil {
-			return nil, fmt.Errorf("the credentials of cluster %s (--cluster %s): %w", name, spec, err)
-		}
-		out = append(out, gateway.Cluster{Name: name, Upstream: gatewayConfig(cfg)})
+		specs = append(specs, parsed{name, kc, ctx, spec})
 	}
 	if o.DefaultCluster != "" && !seen[o.DefaultCluster] {
 		return nil, errs.UsageErrorf("--default-cluster %s is not one of the --cluster names", o.DefaultCluster)
+	}
+	var out []gateway.Cluster
+	for _, p := range specs {
+		cfg, err := o.ClusterUpstream(p.kubeconfig, p.context)
+		if err != nil {
+			return nil, fmt.Errorf("the credentials of cluster %s (--cluster %s): %w", p.name, p.spec, err)
+		}
+		out = append(out, gateway.Cluster{Name: p.name, Upstream: gatewayConfig(cfg)})
 	}
 	return out, nil
 }
