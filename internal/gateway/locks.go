@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -288,13 +287,28 @@ func prune(d map[string]string, now time.Time) bool {
 	return changed
 }
 
-var plainKey = regexp.MustCompile(`^[a-z0-9][-a-z0-9_.]{0,200}$`)
+// plainKey reports whether name is a ConfigMap key as it is: a lower-case
+// letter or digit, then up to 200 of those, '-', '_' and '.'. (Checked by
+// hand: the regexp ^[a-z0-9][-a-z0-9_.]{0,200}$ compiles its bounded
+// repeat into 200 states at start-up, most of a CLI command's init time.)
+func plainKey(name string) bool {
+	if len(name) == 0 || len(name) > 201 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_' || c == '.')) {
+			return false
+		}
+	}
+	return true
+}
 
 // dataKey is the ConfigMap key of an entry: TARGET.NAME when the name is a
 // valid key, else TARGET.x + the name in hex.
 func dataKey(target, name string) string {
 	name = strings.ToLower(name)
-	if plainKey.MatchString(name) {
+	if plainKey(name) {
 		return target + "." + name
 	}
 	return target + ".x" + hex.EncodeToString([]byte(name))

@@ -106,7 +106,7 @@ func (p *Policy) UnmarshalBinary(data []byte) error {
 		p.clusters = make([]Cluster, r.count())
 		for i := range p.clusters {
 			c := Cluster{Name: r.str(), Context: r.str(), Gateway: r.str()}
-			if r.err == nil && (!clusterName.MatchString(c.Name) || (c.Context == "") == (c.Gateway == "") || i > 0 && contains(p.ClusterNames()[:i], c.Name)) {
+			if r.err == nil && (!clusterName(c.Name) || (c.Context == "") == (c.Gateway == "") || i > 0 && contains(p.ClusterNames()[:i], c.Name)) {
 				r.err = errCorrupt
 			}
 			p.clusters[i] = c

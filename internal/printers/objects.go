@@ -15,6 +15,30 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// Value prints v, one of kgate's own values (version, whoami, projects,
+// policy check/show), as -o json (encoding/json, two-space indent) or -o
+// yaml (sigs.k8s.io/yaml): the shapes those commands have always printed.
+// Kubernetes objects go through Objects.
+func Value(w io.Writer, format string, v any) error {
+	var b []byte
+	var err error
+	switch format {
+	case "json":
+		if b, err = json.MarshalIndent(v, "", "  "); err == nil {
+			b = append(b, '\n')
+		}
+	case "yaml":
+		b, err = yaml.Marshal(v)
+	default:
+		return fmt.Errorf("printers: no format %q", format)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
 // Objects is the one printer of -o json and -o yaml: objects go from the
 // API server's JSON to the output as kubectl prints them (keys sorted,
 // json.MarshalIndent's four spaces, Go's string escaping and number forms;
@@ -60,16 +84,6 @@ func (p *Objects) Object(raw []byte, apiVersion, kind string) error {
 		p.w.WriteByte('\n')
 	}
 	return p.w.Flush()
-}
-
-// Value prints v (any value encoding/json can marshal) in the same shape:
-// the structs of kgate's own commands (whoami, projects, ...).
-func (p *Objects) Value(v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return p.Object(raw, "", "")
 }
 
 // BeginList starts a kubectl "List" (apiVersion v1, kind List, empty

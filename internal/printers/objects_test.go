@@ -103,14 +103,17 @@ func TestObjectsMatchKubectl(t *testing.T) {
 	}
 }
 
-func TestObjectsValueIsMarshalIndent(t *testing.T) {
-	v := map[string]any{"b": []int{1, 2}, "a": "<x>", "c": map[string]bool{}}
+func TestValueIsMarshalIndent(t *testing.T) {
+	v := struct {
+		B []int           `json:"b"`
+		A string          `json:"a"`
+		C map[string]bool `json:"c"`
+	}{[]int{1, 2}, "<x>", map[string]bool{}}
 	var out bytes.Buffer
-	p, _ := NewObjects(&out, "json")
-	if err := p.Value(v); err != nil {
+	if err := Value(&out, "json", v); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := json.MarshalIndent(v, "", "    ")
+	want, _ := json.MarshalIndent(v, "", "  ")
 	if out.String() != string(want)+"\n" {
 		t.Errorf("got %s want %s", out.String(), want)
 	}

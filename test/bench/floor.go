@@ -43,7 +43,7 @@ type floorRow struct {
 
 func floorReport(kgate, kubectl string, runs int, all map[string]map[string]result, order *[]string) {
 	sizes := strings.Split(envOr("BENCH_FLOOR_SIZES", "100,2000,10000"), ",")
-	cg := os.Getenv("BENCH_CALLGRIND") != ""
+	cg := *callgrind || os.Getenv("BENCH_CALLGRIND") != ""
 	// KGATE_BEFORE_BIN, when set, is an earlier kgate run beside the others
 	// (a change's before and after in one run).
 	before := os.Getenv("KGATE_BEFORE_BIN")

@@ -4,7 +4,6 @@ package policy
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	kpolicy "github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/policycache"
+	"github.com/kgate/kgate/internal/printers"
 )
 
 // NewCmdPolicy returns `kgate policy` and its subcommands.
@@ -123,13 +122,9 @@ func checkRun(opts *CheckOptions) error {
 	res := CheckResult{File: name, Valid: true, Version: pol.Version, Projects: len(pol.Projects), Clusters: pol.Clusters(), Overlaps: overlaps(pol)}
 	switch out {
 	case "json":
-		b, _ := json.MarshalIndent(res, "", "  ")
-		fmt.Fprintln(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "json", res)
 	case "yaml":
-		b, _ := yaml.Marshal(res)
-		fmt.Fprint(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "yaml", res)
 	}
 	// A policy with many shared patterns reports many overlaps: one write.
 	w := bufio.NewWriter(opts.IO.Out)
@@ -283,13 +278,9 @@ func showRun(opts *ShowOptions) error {
 	}
 	switch out {
 	case "json":
-		b, _ := json.MarshalIndent(s, "", "  ")
-		fmt.Fprintln(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "json", s)
 	case "yaml":
-		b, _ := yaml.Marshal(s)
-		fmt.Fprint(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "yaml", s)
 	}
 	fmt.Fprintf(opts.IO.Out, "# source: %s\n# fetched: %s (%s ago)\n# sha256: %s\n",
 		s.Source, s.FetchedAt.Format(time.RFC3339), duration.HumanDuration(age), s.SHA256)

@@ -3,12 +3,10 @@ package projects
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
@@ -151,13 +149,9 @@ func projectsRun(ctx context.Context, opts *Options) error {
 	}
 	switch out {
 	case "json":
-		b, _ := json.MarshalIndent(list, "", "  ")
-		fmt.Fprintln(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "json", list)
 	case "yaml":
-		b, _ := yaml.Marshal(list)
-		fmt.Fprint(opts.IO.Out, string(b))
-		return nil
+		return printers.Value(opts.IO.Out, "yaml", list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "%s holds no role in any project; ask a project's admins for one.\n", id.User)

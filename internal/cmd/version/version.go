@@ -2,17 +2,16 @@
 package version
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kgate/kgate/internal/build"
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/printers"
 )
 
 // Options are what `kgate version` needs.
@@ -61,11 +60,9 @@ func versionRun(opts *Options) error {
 	case "":
 		fmt.Fprintf(opts.IO.Out, "kgate %s (commit %s, built %s, %s, %s)\n", info.Version, info.Commit, info.Date, info.GoVersion, info.Platform)
 	case "json":
-		b, _ := json.MarshalIndent(info, "", "  ")
-		fmt.Fprintln(opts.IO.Out, string(b))
+		return printers.Value(opts.IO.Out, "json", info)
 	case "yaml":
-		b, _ := yaml.Marshal(info)
-		fmt.Fprint(opts.IO.Out, string(b))
+		return printers.Value(opts.IO.Out, "yaml", info)
 	default:
 		return errs.UsageErrorf("unsupported output format %q for version: use json or yaml", out)
 	}

@@ -2,18 +2,17 @@
 package whoami
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/printers"
 	"github.com/kgate/kgate/internal/session"
 )
 
@@ -98,11 +97,9 @@ func whoamiRun(opts *Options) error {
 		ExpiresInSeconds: int64(left / time.Second)}
 	switch out {
 	case "json":
-		b, _ := json.MarshalIndent(info, "", "  ")
-		fmt.Fprintln(opts.IO.Out, string(b))
+		return printers.Value(opts.IO.Out, "json", info)
 	case "yaml":
-		b, _ := yaml.Marshal(info)
-		fmt.Fprint(opts.IO.Out, string(b))
+		return printers.Value(opts.IO.Out, "yaml", info)
 	default:
 		// kubectl auth whoami's shape, with kgate's extra attributes.
 		tw := tabwriter.NewWriter(opts.IO.Out, 0, 8, 3, ' ', 0)
@@ -116,7 +113,6 @@ func whoamiRun(opts *Options) error {
 		fmt.Fprintf(tw, "Expires\t%s (%s left)\n", info.Expires.Local().Format("2006-01-02 15:04:05 MST"), human(left))
 		return tw.Flush()
 	}
-	return nil
 }
 
 // human rounds d for people: 7h59m, 9h, 4m10s, 10m, 12s.
