@@ -31,7 +31,9 @@ type Options struct {
 	Namespace  func() (string, bool, error)
 	Access     *enforce.Access
 	Executor   execcmd.RemoteExecutor
-	Terminal   func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds    *kube.Kinds
+	Terminal func() *tty.Terminal
 
 	Target            string
 	Container         string
@@ -97,7 +99,7 @@ kubectl.kubernetes.io/default-container annotation, else its first container.`,
 }
 
 func attachRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := execcmd.ResolveTargetIn(o.Kinds, o.Target)
 	if err != nil {
 		return err
 	}

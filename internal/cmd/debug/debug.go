@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,9 +37,11 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Access     *enforce.Access
-	Executor   execcmd.RemoteExecutor
-	Terminal   func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds    *kube.Kinds
+	Access   *enforce.Access
+	Executor execcmd.RemoteExecutor
+	Terminal func() *tty.Terminal
 
 	Pod        string
 	Image      string
@@ -122,6 +125,20 @@ in the pod until the pod is deleted.`,
 }
 
 func debugRun(ctx context.Context, o *Options) error {
+	if kind, name, ok := strings.Cut(o.Pod, "/"); ok {
+		// pod/NAME as kubectl takes it, with any spelling of the kind.
+		if kind == "" || name == "" || strings.Contains(name, "/") {
+			return errs.UsageErrorf("%q is not POD or pod/NAME", o.Pod)
+		}
+		r, err := o.Kinds.Lookup(kind)
+		if err != nil {
+			return err
+		}
+		if r.GVR.Group != "" || r.GVR.Resource != "pods" {
+			return errs.UsageErrorf("kgate debug adds a container to a pod, not to %s", kube.Qualified(r))
+		}
+		o.Pod = name
+	}
 	ns, _, err := o.Namespace()
 	if err != nil {
 		return err

@@ -55,6 +55,8 @@ type Options struct {
 	Access *enforce.Access
 	// Terminal returns the local terminal on stdin, or nil.
 	Terminal func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds *kube.Kinds
 
 	Target            string
 	Container         string
@@ -138,25 +140,37 @@ between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
 	return cmd
 }
 
-// ResolveTarget turns "POD" or "TYPE/NAME" into a resource and name.
+// ResolveTarget turns "POD" or "TYPE/NAME" into a resource and name, with
+// the built-in kinds only; ResolveTargetIn takes the cluster's kinds.
 func ResolveTarget(arg string) (kube.Resource, string, error) {
+	return ResolveTargetIn(nil, arg)
+}
+
+// ResolveTargetIn turns "POD" or "TYPE/NAME" into a resource and name,
+// resolving TYPE with kinds (short names, KIND.GROUP, custom resources; nil:
+// the built-in kinds). Only kinds that run pods are taken: any other is a
+// usage error before the policy or the cluster is asked about it.
+func ResolveTargetIn(kinds *kube.Kinds, arg string) (kube.Resource, string, error) {
 	kind, name, ok := strings.Cut(arg, "/")
 	if !ok {
 		r, _ := kube.Lookup("pods")
 		return r, arg, nil
 	}
-	if name == "" || strings.Contains(name, "/") {
+	if kind == "" || name == "" || strings.Contains(name, "/") {
 		return kube.Resource{}, "", errs.UsageErrorf("%q is not POD or TYPE/NAME", arg)
 	}
-	r, err := kube.Lookup(kind)
+	r, err := kinds.Lookup(kind)
 	if err != nil {
 		return kube.Resource{}, "", err
+	}
+	if !kube.RunsPods(r) {
+		return kube.Resource{}, "", errs.UsageErrorf("%s has no pods of its own; name a pod, deployment, statefulset, replicaset, daemonset, job or service", kube.Qualified(r))
 	}
 	return r, name, nil
 }
 
 func execRun(ctx context.Context, opts *Options) error {
-	r, name, err := ResolveTarget(opts.Target)
+	r, name, err := ResolveTargetIn(opts.Kinds, opts.Target)
 	if err != nil {
 		return err
 	}
@@ -276,7 +290,7 @@ func whyEnded(ctx context.Context, err error, probe func(context.Context) error)
 // pod's exec subresource, or the workload itself for TYPE/NAME, so that a
 // denial and its audit line name what the user typed.
 func execRequest(r kube.Resource, ns, name string) policy.Request {
-	req := policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Namespace: ns, Name: name}
+	req := policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Group: r.GVR.Group, Namespace: ns, Name: name}
 	if r.GVR.Resource == "pods" {
 		req.Subresource = "exec"
 	}
@@ -287,7 +301,7 @@ func execRequest(r kube.Resource, ns, name string) policy.Request {
 // (subresource "attach", "portforward") to name of kind r, as typed: a
 // TYPE/NAME is asked about as that workload, not as a pod of its name.
 func StreamRequest(subresource string, r kube.Resource, ns, name string) policy.Request {
-	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Subresource: subresource, Namespace: ns, Name: name}
+	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Group: r.GVR.Group, Subresource: subresource, Namespace: ns, Name: name}
 }
 
 // shouldFallback reports whether a failed WebSocket exec should be tried

@@ -41,8 +41,10 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Access     *enforce.Access
-	Forwarder  Forwarder
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Access    *enforce.Access
+	Forwarder Forwarder
 
 	Target            string
 	Ports             []string
@@ -132,7 +134,7 @@ func validPort(p string) error {
 }
 
 func portForwardRun(ctx context.Context, o *Options) error {
-	r, name, err := execcmd.ResolveTarget(o.Target)
+	r, name, err := execcmd.ResolveTargetIn(o.Kinds, o.Target)
 	if err != nil {
 		return err
 	}
