@@ -46,7 +46,7 @@ type Options struct {
 
 // NewCmdAttach returns `kgate attach`; runF replaces the run step in tests.
 func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]",

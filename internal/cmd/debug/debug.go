@@ -59,7 +59,7 @@ type Options struct {
 
 // NewCmdDebug returns `kgate debug`; runF replaces the run step in tests.
 func NewCmdDebug(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "debug POD --image=IMAGE [-it] [-c NAME] [--target=CONTAINER] [-- COMMAND [ARGS...]]",

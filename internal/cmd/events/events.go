@@ -51,7 +51,7 @@ type Options struct {
 
 // NewCmdEvents returns `kgate events`; runF replaces the run step in tests.
 func NewCmdEvents(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Output: f.OutputFormat(), Access: f.Access()}
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Output: f.OutputFormat(), Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "events [--for TYPE/NAME] [--types=Warning,Normal] [-w] [-A]",
 		Short: "List events, oldest first",

@@ -71,7 +71,7 @@ type Options struct {
 // NewCmdExec returns `kgate exec`; runF replaces the run step in tests.
 func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{
-		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+		IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: DefaultExecutor{},
 		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
 	}

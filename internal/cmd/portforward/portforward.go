@@ -57,7 +57,7 @@ type Options struct {
 
 // NewCmdPortForward returns `kgate port-forward`; runF replaces the run step in tests.
 func NewCmdPortForward(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Forwarder: DefaultForwarder{}}
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Forwarder: DefaultForwarder{}}
 	cmd := &cobra.Command{
 		Use:   "port-forward (POD | TYPE/NAME) [LOCAL_PORT:]REMOTE_PORT... [flags]",
 		Short: "Forward local ports to a pod (admins only)",

@@ -154,7 +154,7 @@ kubectl rollout resume does.`,
 }
 
 func newSub(f *cmdutil.Factory, runF func(*Options) error, action, use, short, long, example string) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace,
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace,
 		Output: f.OutputFormat(), Access: f.Access(), Action: action}
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: long, Example: example,
