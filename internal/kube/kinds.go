@@ -615,3 +615,20 @@ func writeFileAtomic(path string, v any) error {
 	}
 	return atomicfile.Write(path, b)
 }
+
+// StaticKinds returns a resolver whose cluster serves lists (and nothing is
+// cached on disk): for tests of commands that resolve kinds.
+func StaticKinds(lists ...*metav1.APIResourceList) *Kinds {
+	var groups []*metav1.APIGroup
+	seen := map[string]bool{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil || seen[gv.Group] {
+			continue
+		}
+		seen[gv.Group] = true
+		v := metav1.GroupVersionForDiscovery{GroupVersion: l.GroupVersion, Version: gv.Version}
+		groups = append(groups, &metav1.APIGroup{Name: gv.Group, Versions: []metav1.GroupVersionForDiscovery{v}, PreferredVersion: v})
+	}
+	return &Kinds{Discover: func() ([]*metav1.APIGroup, []*metav1.APIResourceList, error) { return groups, lists, nil }}
+}

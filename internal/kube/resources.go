@@ -177,13 +177,33 @@ func ParseArgs(args []string) ([]Target, error) {
 
 // ParseTarget turns the one object of exec, attach, logs or port-forward
 // into a kind and a name: "TYPE/NAME" as ParseArgs reads it, and a bare name
-// is a pod's.
+// is a pod's. It knows the built-in kinds only; ParseTargetIn takes the
+// cluster's.
 func ParseTarget(arg string) (Resource, string, error) {
+	return parseTarget(arg, ParseArgs)
+}
+
+// ParseTargetIn is ParseTarget with TYPE resolved by kinds (short names,
+// KIND.GROUP, custom resources; nil: the built-in kinds), and only kinds that
+// run pods taken: any other is a usage error naming it, before the policy or
+// the cluster is asked about it.
+func ParseTargetIn(kinds *Kinds, arg string) (Resource, string, error) {
+	r, name, err := parseTarget(arg, kinds.ParseArgs)
+	if err != nil {
+		return Resource{}, "", err
+	}
+	if !RunsPods(r) {
+		return Resource{}, "", errs.UsageErrorf("%s has no pods of its own; name a pod, deployment, statefulset, replicaset, daemonset, job or service", Qualified(r))
+	}
+	return r, name, nil
+}
+
+func parseTarget(arg string, parse func([]string) ([]Target, error)) (Resource, string, error) {
 	if !strings.Contains(arg, "/") {
 		r, _ := Lookup("pods")
 		return r, arg, nil
 	}
-	ts, err := ParseArgs([]string{arg})
+	ts, err := parse([]string{arg})
 	if err != nil {
 		return Resource{}, "", err
 	}

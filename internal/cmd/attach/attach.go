@@ -29,7 +29,9 @@ type Options struct {
 	Namespace  func() (string, bool, error)
 	Access     *enforce.Access
 	Executor   execcmd.RemoteExecutor
-	Terminal   func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds    *kube.Kinds
+	Terminal func() *tty.Terminal
 
 	Target            string
 	Container         string
@@ -42,7 +44,7 @@ type Options struct {
 
 // NewCmdAttach returns `kgate attach`; runF replaces the run step in tests.
 func NewCmdAttach(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]",
@@ -95,7 +97,7 @@ kubectl.kubernetes.io/default-container annotation, else its first container.`,
 }
 
 func attachRun(ctx context.Context, o *Options) error {
-	r, name, err := kube.ParseTarget(o.Target)
+	r, name, err := kube.ParseTargetIn(o.Kinds, o.Target)
 	if err != nil {
 		return err
 	}

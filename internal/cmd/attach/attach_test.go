@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 func TestAuthorizeNamesTheTarget(t *testing.T) {
 	for target, want := range map[string]policy.Request{
 		"web-1":      {Verb: "exec", Resource: "pods", Subresource: "attach", Namespace: "payments", Name: "web-1"},
-		"deploy/web": {Verb: "exec", Resource: "deployments", Subresource: "attach", Namespace: "payments", Name: "web"},
+		"deploy/web": {Verb: "exec", Resource: "deployments", Group: "apps", Subresource: "attach", Namespace: "payments", Name: "web"},
 	} {
 		o, err := parse(t, "", target)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,9 +37,11 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Access     *enforce.Access
-	Executor   execcmd.RemoteExecutor
-	Terminal   func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds    *kube.Kinds
+	Access   *enforce.Access
+	Executor execcmd.RemoteExecutor
+	Terminal func() *tty.Terminal
 
 	Pod        string
 	Image      string
@@ -56,7 +59,7 @@ type Options struct {
 
 // NewCmdDebug returns `kgate debug`; runF replaces the run step in tests.
 func NewCmdDebug(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: execcmd.DefaultExecutor{}, Terminal: func() *tty.Terminal { return tty.New(os.Stdin) }}
 	cmd := &cobra.Command{
 		Use:   "debug POD --image=IMAGE [-it] [-c NAME] [--target=CONTAINER] [-- COMMAND [ARGS...]]",
@@ -122,6 +125,20 @@ in the pod until the pod is deleted.`,
 }
 
 func debugRun(ctx context.Context, o *Options) error {
+	if kind, name, ok := strings.Cut(o.Pod, "/"); ok {
+		// pod/NAME as kubectl takes it, with any spelling of the kind.
+		if kind == "" || name == "" || strings.Contains(name, "/") {
+			return errs.UsageErrorf("%q is not POD or pod/NAME", o.Pod)
+		}
+		r, err := o.Kinds.Lookup(kind)
+		if err != nil {
+			return err
+		}
+		if r.GVR.Group != "" || r.GVR.Resource != "pods" {
+			return errs.UsageErrorf("kgate debug adds a container to a pod, not to %s", kube.Qualified(r))
+		}
+		o.Pod = name
+	}
 	ns, _, err := o.Namespace()
 	if err != nil {
 		return err

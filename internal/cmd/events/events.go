@@ -35,7 +35,9 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds  *kube.Kinds
+	Output func() (string, error)
 	// Access is the policy check made before any request.
 	Access *enforce.Access
 
@@ -49,7 +51,7 @@ type Options struct {
 
 // NewCmdEvents returns `kgate events`; runF replaces the run step in tests.
 func NewCmdEvents(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Output: f.OutputFormat(), Access: f.Access()}
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Output: f.OutputFormat(), Access: f.Access()}
 	cmd := &cobra.Command{
 		Use:   "events [--for TYPE/NAME] [--types=Warning,Normal] [-w] [-A]",
 		Short: "List events, oldest first",
@@ -97,18 +99,9 @@ func eventsRun(ctx context.Context, o *Options) error {
 	}
 	lo := kube.ListOptions{ChunkSize: o.ChunkSize}
 	if o.For != "" {
-		kind, name, ok := strings.Cut(o.For, "/")
-		if !ok || name == "" {
-			return errs.UsageErrorf("--for takes TYPE/NAME, not %q", o.For)
-		}
-		r, err := kube.Lookup(kind)
-		if err != nil {
+		if lo.FieldSelector, err = forSelector(o.Kinds, o.For); err != nil {
 			return err
 		}
-		lo.FieldSelector = fields.AndSelectors(
-			fields.OneTermEqualSelector("involvedObject.kind", r.Kind),
-			fields.OneTermEqualSelector("involvedObject.apiVersion", r.GVR.GroupVersion().String()),
-			fields.OneTermEqualSelector("involvedObject.name", name)).String()
 	}
 	ns, _, err := o.Namespace()
 	if err != nil {
@@ -246,4 +239,22 @@ func (o *Options) follow(ctx context.Context, core typedcorev1.CoreV1Interface, 
 		}(n)
 	}
 	return <-errc
+}
+
+// forSelector is the field selector of the events about TYPE/NAME, with TYPE
+// resolved by kinds (nil: the built-in kinds): its kind, its group's
+// version as discovery prefers it, and its name.
+func forSelector(kinds *kube.Kinds, typeName string) (string, error) {
+	kind, name, ok := strings.Cut(typeName, "/")
+	if !ok || kind == "" || name == "" || strings.Contains(name, "/") {
+		return "", errs.UsageErrorf("--for takes TYPE/NAME, not %q", typeName)
+	}
+	r, err := kinds.Lookup(kind)
+	if err != nil {
+		return "", err
+	}
+	return fields.AndSelectors(
+		fields.OneTermEqualSelector("involvedObject.kind", r.Kind),
+		fields.OneTermEqualSelector("involvedObject.apiVersion", r.GVR.GroupVersion().String()),
+		fields.OneTermEqualSelector("involvedObject.name", name)).String(), nil
 }

@@ -53,6 +53,8 @@ type Options struct {
 	Access *enforce.Access
 	// Terminal returns the local terminal on stdin, or nil.
 	Terminal func() *tty.Terminal
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds *kube.Kinds
 
 	Target            string
 	Container         string
@@ -67,7 +69,7 @@ type Options struct {
 // NewCmdExec returns `kgate exec`; runF replaces the run step in tests.
 func NewCmdExec(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{
-		IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
+		IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(),
 		Executor: DefaultExecutor{},
 		Terminal: func() *tty.Terminal { return tty.New(os.Stdin) },
 	}
@@ -137,7 +139,7 @@ between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
 }
 
 func execRun(ctx context.Context, opts *Options) error {
-	r, name, err := kube.ParseTarget(opts.Target)
+	r, name, err := kube.ParseTargetIn(opts.Kinds, opts.Target)
 	if err != nil {
 		return err
 	}
@@ -218,7 +220,7 @@ func whyEnded(ctx context.Context, err error, probe func(context.Context) error)
 // pod's exec subresource, or the workload itself for TYPE/NAME, so that a
 // denial and its audit line name what the user typed.
 func execRequest(r kube.Resource, ns, name string) policy.Request {
-	req := policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Namespace: ns, Name: name}
+	req := policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Group: r.GVR.Group, Namespace: ns, Name: name}
 	if r.GVR.Resource == "pods" {
 		req.Subresource = "exec"
 	}
@@ -229,7 +231,7 @@ func execRequest(r kube.Resource, ns, name string) policy.Request {
 // (subresource "attach", "portforward") to name of kind r, as typed: a
 // TYPE/NAME is asked about as that workload, not as a pod of its name.
 func StreamRequest(subresource string, r kube.Resource, ns, name string) policy.Request {
-	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Subresource: subresource, Namespace: ns, Name: name}
+	return policy.Request{Verb: policy.VerbExec, Resource: r.GVR.Resource, Group: r.GVR.Group, Subresource: subresource, Namespace: ns, Name: name}
 }
 
 // shouldFallback reports whether a failed WebSocket exec should be tried

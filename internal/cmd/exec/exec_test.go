@@ -21,6 +21,7 @@ import (
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
+	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
 )
 
@@ -83,8 +84,8 @@ func TestAuthorizeNamesTheTarget(t *testing.T) {
 		command     []string
 	}{
 		{"web-1", false, policy.Request{Verb: "exec", Resource: "pods", Subresource: "exec", Namespace: "payments", Name: "web-1"}, []string{"ls", "/"}},
-		{"deploy/web", false, policy.Request{Verb: "exec", Resource: "deployments", Namespace: "payments", Name: "web"}, []string{"ls", "/"}},
-		{"sts/db", true, policy.Request{Verb: "exec", Resource: "statefulsets", Namespace: "payments", Name: "db"}, nil},
+		{"deploy/web", false, policy.Request{Verb: "exec", Resource: "deployments", Group: "apps", Namespace: "payments", Name: "web"}, []string{"ls", "/"}},
+		{"sts/db", true, policy.Request{Verb: "exec", Resource: "statefulsets", Group: "apps", Namespace: "payments", Name: "db"}, nil},
 	} {
 		io, _, _, _ := iostreams.Test()
 		var got policy.Request
@@ -163,5 +164,34 @@ func TestNoFallbackOnForbidden(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) != 1 {
 		t.Fatalf("want one WebSocket attempt and no SPDY retry, the server saw %q", seen)
+	}
+}
+
+// TYPE/NAME resolves any spelling of a kind the cluster serves; a kind
+// without pods (a custom resource) is a usage error naming it.
+func TestParseTargetIn(t *testing.T) {
+	k := kube.TestKinds()
+	for arg, want := range map[string]string{
+		"web-1": "pods", "po/web-1": "pods", "deploy/web": "deployments", "deployments.apps/web": "deployments",
+		"deployment.v1.apps/web": "deployments", "sts/db": "statefulsets", "svc/web": "services",
+	} {
+		r, name, err := kube.ParseTargetIn(k, arg)
+		if err != nil || r.GVR.Resource != want || (name != "web-1" && name != "web" && name != "db") {
+			t.Errorf("%s: %s %q %v, want %s", arg, r.GVR.Resource, name, err, want)
+		}
+	}
+	for arg, msg := range map[string]string{
+		"wdg/big":               "widgets.kgate.test has no pods of its own",
+		"widget.kgate.test/big": "widgets.kgate.test has no pods of its own",
+		"cm/x":                  "configmaps has no pods of its own",
+		"gizmos/x":              "gizmos",
+		"/x":                    "must have a single resource and name",
+		"deploy/":               "must have a single resource and name",
+	} {
+		_, _, err := kube.ParseTargetIn(k, arg)
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.KindUsage || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want a usage error with %q", arg, err, msg)
+		}
 	}
 }

@@ -40,8 +40,10 @@ type Options struct {
 	IO         *iostreams.IOStreams
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Access     *enforce.Access
-	Forwarder  Forwarder
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds     *kube.Kinds
+	Access    *enforce.Access
+	Forwarder Forwarder
 
 	Target            string
 	Ports             []string
@@ -54,7 +56,7 @@ type Options struct {
 
 // NewCmdPortForward returns `kgate port-forward`; runF replaces the run step in tests.
 func NewCmdPortForward(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Forwarder: DefaultForwarder{}}
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, KubeClient: f.KubeClient, Namespace: f.Namespace, Access: f.Access(), Forwarder: DefaultForwarder{}}
 	cmd := &cobra.Command{
 		Use:   "port-forward (POD | TYPE/NAME) [LOCAL_PORT:]REMOTE_PORT... [flags]",
 		Short: "Forward local ports to a pod (admins only)",
@@ -131,7 +133,7 @@ func validPort(p string) error {
 }
 
 func portForwardRun(ctx context.Context, o *Options) error {
-	r, name, err := kube.ParseTarget(o.Target)
+	r, name, err := kube.ParseTargetIn(o.Kinds, o.Target)
 	if err != nil {
 		return err
 	}

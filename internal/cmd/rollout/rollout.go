@@ -52,8 +52,10 @@ type Options struct {
 	RESTConfig func() (*rest.Config, error)
 	KubeClient func() (*kube.Client, error)
 	Namespace  func() (string, bool, error)
-	Output     func() (string, error)
-	Access     *enforce.Access
+	// Kinds resolves TYPE of TYPE/NAME; nil knows the built-in kinds only.
+	Kinds  *kube.Kinds
+	Output func() (string, error)
+	Access *enforce.Access
 
 	// Action is the subcommand: status, history, restart, undo, pause, resume.
 	Action     string
@@ -152,7 +154,7 @@ kubectl rollout resume does.`,
 }
 
 func newSub(f *cmdutil.Factory, runF func(*Options) error, action, use, short, long, example string) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace,
+	opts := &Options{IO: f.IOStreams, Kinds: f.Kinds, RESTConfig: f.RESTConfig, KubeClient: f.KubeClient, Namespace: f.Namespace,
 		Output: f.OutputFormat(), Access: f.Access(), Action: action}
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: long, Example: example,
@@ -227,9 +229,9 @@ func rolloutRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	allowed := kinds(o.Action)
-	ctx, targets, err := o.Access.ChangeTargets(ctx, nil, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
-		if !slices.Contains(allowed, r.GVR.Resource) {
-			return errs.UsageErrorf("rollout %s handles %s, not %s", o.Action, strings.Join(allowed, ", "), r.GVR.Resource)
+	ctx, targets, err := o.Access.ChangeTargets(ctx, o.Kinds, verbOf(o.Action), o.Args, o.Selector, ns, o.KubeClient, func(r kube.Resource) error {
+		if r.GVR.Group != "apps" || !slices.Contains(allowed, r.GVR.Resource) {
+			return errs.UsageErrorf("rollout %s handles %s, not %s", o.Action, strings.Join(allowed, ", "), kube.Qualified(r))
 		}
 		return nil
 	})

@@ -1,12 +1,16 @@
 package rollout
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kgate/kgate/internal/cmdtest"
+	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
+	"github.com/kgate/kgate/internal/kube"
 	"github.com/kgate/kgate/internal/policy"
 )
 
@@ -61,5 +65,44 @@ func TestVerbsNeedTheRightRole(t *testing.T) {
 	}
 	if r := policy.Needed(verbOf("status"), "deployments", ""); r != policy.RoleGuest {
 		t.Errorf("status needs %s", r)
+	}
+}
+
+// Kinds resolve through the cluster's kinds: any spelling of a workload,
+// and a custom resource is refused by name before the policy is asked.
+func TestKindsThroughTheResolver(t *testing.T) {
+	for _, c := range []struct {
+		action, arg string
+		want        policy.Request // zero: refused before the policy
+		msg         string
+	}{
+		{"status", "deployments.apps/web", policy.Request{Verb: "get", Resource: "deployments", Group: "apps", Namespace: "payments", Name: "web"}, ""},
+		{"restart", "deployment.v1.apps/web", policy.Request{Verb: VerbRestart, Resource: "deployments", Group: "apps", Namespace: "payments", Name: "web"}, ""},
+		{"history", "sts/db", policy.Request{Verb: "get", Resource: "statefulsets", Group: "apps", Namespace: "payments", Name: "db"}, ""},
+		{"restart", "wdg/big", policy.Request{}, "rollout restart handles deployments, statefulsets, daemonsets, not widgets.kgate.test"},
+		{"pause", "sts/db", policy.Request{}, "rollout pause handles deployments, not statefulsets"},
+		{"status", "gizmo/x", policy.Request{}, "gizmo"},
+	} {
+		o, err := parse(t, c.action, c.arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Kinds = kube.TestKinds()
+		o.Output = func() (string, error) { return "", nil }
+		o.Namespace = func() (string, bool, error) { return "payments", true, nil }
+		var got policy.Request
+		o.Access = &enforce.Access{Check: func(ctx context.Context, req policy.Request, _ ...string) (context.Context, error) {
+			got = req
+			return ctx, errs.ForbiddenErrorf("no")
+		}}
+		o.KubeClient = nil // any use would panic
+		err = rolloutRun(context.Background(), o)
+		if got != c.want {
+			t.Errorf("%s %s: asked %+v, want %+v", c.action, c.arg, got, c.want)
+		}
+		var e *errs.Error
+		if c.msg != "" && (!errors.As(err, &e) || e.Kind != errs.KindUsage || !strings.Contains(err.Error(), c.msg)) {
+			t.Errorf("%s %s: %v, want a usage error with %q", c.action, c.arg, err, c.msg)
+		}
 	}
 }
