@@ -79,6 +79,23 @@ for spec in "kube-apiserver:$APISERVER_PORT:${P}APISERVER_PORT" "etcd client:$ET
   fi
 done
 
+# ---------------------------------------------------------------- inotify
+# Each cluster's components hold about 16 inotify instances (file watches of
+# certificates, kwok's and the node agent's pod and log watchers); Debian's
+# default of 128 per user runs out with two clusters beside the tests'
+# gateways, and the node agent then fails attach, debug and log follows with
+# "too many open files". As root, raise it; otherwise say so.
+INOTIFY_WANT=1024
+inotify_now="$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo "$INOTIFY_WANT")"
+if (( inotify_now < INOTIFY_WANT )); then
+  if [[ -w /proc/sys/fs/inotify/max_user_instances ]]; then
+    echo "$INOTIFY_WANT" >/proc/sys/fs/inotify/max_user_instances
+    log "raised fs.inotify.max_user_instances from $inotify_now to $INOTIFY_WANT"
+  else
+    log "warning: fs.inotify.max_user_instances is $inotify_now; with two clusters the node agent may run out (sudo sysctl fs.inotify.max_user_instances=$INOTIFY_WANT)"
+  fi
+fi
+
 # ---------------------------------------------------------------- state dir
 mkdir -p "$ENV_DIR" "$PKI" "$LOGS" "$PIDS" "$DATA" "$NODE_LOG_DIR" "$ENV_DIR/pods"
 chmod 700 "$ENV_DIR" "$PKI"
