@@ -4,6 +4,7 @@ package attach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -175,6 +176,13 @@ func (s Session) Run(ctx context.Context) error {
 	err = s.Executor.Execute(ctx, s.Client.Config, s.Transport, req.URL(), so)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, execcmd.ErrConnectionLost) {
+		pods, _ := kube.Lookup("pods")
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, perr := s.Client.Get(pctx, pods, pod.Namespace, pod.Name)
+		return execcmd.SessionLost(err, perr)
 	}
 	if err != nil {
 		return err

@@ -210,10 +210,32 @@ func whyEnded(ctx context.Context, err error, probe func(context.Context) error)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if perr := probe(pctx); perr != nil && errors.As(perr, &se) {
+	perr := probe(pctx)
+	if perr != nil && errors.As(perr, &se) {
 		return fmt.Errorf("the exec session ended: %w", perr)
 	}
+	if errors.Is(err, ErrConnectionLost) {
+		return SessionLost(err, perr)
+	}
 	return err
+}
+
+// SessionLost is the error of a session whose connection broke off
+// (ErrConnectionLost): unavailable (exit 6), with what a probe of the API
+// server found since (nil: it answers again).
+func SessionLost(err, probeErr error) error {
+	var se apierrors.APIStatus
+	if errors.As(probeErr, &se) {
+		// The API server answers, and its answer (the pod is gone, a lock
+		// or a logout at the gateway) is why the session ended.
+		return fmt.Errorf("the session ended: %w", probeErr)
+	}
+	now := "the API server answers again"
+	if probeErr != nil {
+		now = "the API server does not answer now: " + probeErr.Error()
+	}
+	return errs.WithHint(&errs.Error{Kind: errs.KindUnavailable, Err: err},
+		"The session ended without the command's exit status ("+now+"); run it again, or check whether it finished.")
 }
 
 // execRequest is the policy request for an exec into name of kind r: the
@@ -262,16 +284,17 @@ type DefaultExecutor struct{}
 
 // Execute implements RemoteExecutor.
 func (DefaultExecutor) Execute(ctx context.Context, cfg *rest.Config, transport string, u *url.URL, opts remotecommand.StreamOptions) error {
+	quietStreamErrors()
 	var ex remotecommand.Executor
 	var err error
 	switch transport {
 	case TransportSPDY:
-		ex, err = remotecommand.NewSPDYExecutor(cfg, "POST", u)
+		ex, err = newWatchedSPDY(cfg, u)
 	case TransportWebSocket:
 		ex, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String())
 	default:
 		var spdy, ws remotecommand.Executor
-		if spdy, err = remotecommand.NewSPDYExecutor(cfg, "POST", u); err != nil {
+		if spdy, err = newWatchedSPDY(cfg, u); err != nil {
 			return err
 		}
 		if ws, err = remotecommand.NewWebSocketExecutor(cfg, "GET", u.String()); err != nil {
@@ -288,6 +311,10 @@ func (DefaultExecutor) Execute(ctx context.Context, cfg *rest.Config, transport 
 	var st apierrors.APIStatus
 	if answer, _ := kube.UpgradeAnswer(err); errors.As(answer, &st) {
 		return answer
+	}
+	var lost *lostError
+	if !errors.As(err, &lost) && ctx.Err() == nil && cutOff(err) {
+		return &lostError{cause: err}
 	}
 	return err
 }
