@@ -216,6 +216,15 @@ func inCluster(f *cmdutil.Factory, m *cmdutil.Mode, pol *policy.Policy, source s
 			found = append(found, c)
 		}
 	}
+	if len(found) == 0 && !m.Direct() {
+		// A gateway fronting several clusters: the one its URL's
+		// /clusters/NAME names, else the one its unprefixed paths serve.
+		if name := frontedCluster(m); name != "" {
+			if c, ok := pol.ClusterByName(name); ok {
+				found = append(found, c)
+			}
+		}
+	}
 	if len(found) != 1 {
 		how := "the kubeconfig context " + ctx
 		if !m.Direct() {
@@ -228,6 +237,20 @@ func inCluster(f *cmdutil.Factory, m *cmdutil.Mode, pol *policy.Policy, source s
 	c := found[0]
 	m.Cluster = &c
 	return pol.InCluster(c.Name)
+}
+
+// frontedCluster is the cluster gateway mode m reaches at a gateway
+// fronting several: NAME of a GATEWAY/clusters/NAME URL, else the default
+// cluster the gateway's login answered; "" when neither says.
+func frontedCluster(m *cmdutil.Mode) string {
+	if i := strings.Index(m.Gateway, gateway.ClustersPrefix); i > 0 {
+		name, _, _ := strings.Cut(m.Gateway[i+len(gateway.ClustersPrefix):], "/")
+		return name
+	}
+	if m.Session != nil && m.Session.Issuer == m.Gateway {
+		return m.Session.DefaultCluster
+	}
+	return ""
 }
 
 // clusterSession is the session cluster c is reached with, for `kgate

@@ -168,3 +168,23 @@ func TestClusterBehindAGateway(t *testing.T) {
 		t.Error("GatewayBase")
 	}
 }
+
+// Behind a gateway fronting several clusters, a policy that names them by
+// context still says which one is in use: NAME of GATEWAY/clusters/NAME,
+// else the default cluster the gateway's login answered.
+func TestFrontedCluster(t *testing.T) {
+	s := &session.Session{Issuer: "https://gw:1", DefaultCluster: "prod"}
+	for _, tc := range []struct {
+		m    cmdutil.Mode
+		want string
+	}{
+		{cmdutil.Mode{Gateway: "https://gw:1", Session: s}, "prod"},
+		{cmdutil.Mode{Gateway: "https://gw:1/clusters/test", Session: s}, "test"},
+		{cmdutil.Mode{Gateway: "https://other:1", Session: s}, ""},
+		{cmdutil.Mode{Gateway: "https://gw:1", Session: &session.Session{Issuer: "https://gw:1"}}, ""},
+	} {
+		if got := frontedCluster(&tc.m); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.m.Gateway, got, tc.want)
+		}
+	}
+}

@@ -314,7 +314,7 @@ func (m *msg) action(req Request) {
 	}
 	m.WriteByte(' ')
 	m.WriteString(req.Resource)
-	if req.Group != "" {
+	if req.Group != "" && !kubernetesGroup(req.Group) {
 		m.WriteByte('.')
 		m.WriteString(req.Group)
 	}
@@ -334,4 +334,12 @@ func article(r Role) string {
 		return "an admin"
 	}
 	return "a " + r.String()
+}
+
+// kubernetesGroup reports whether group is one of Kubernetes' own API
+// groups (apps, batch, networking.k8s.io, …), whose kinds a message names
+// as kubectl does, without the group: "exec deployments/web", but "get
+// widgets.example.com".
+func kubernetesGroup(group string) bool {
+	return !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io")
 }

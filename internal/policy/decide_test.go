@@ -342,3 +342,21 @@ func TestExpand(t *testing.T) {
 		t.Errorf("search without the cluster: %q", got)
 	}
 }
+
+// A kind of Kubernetes' own groups is named without its group, a custom
+// resource with it.
+func TestDecideWordingGroups(t *testing.T) {
+	p := mustParse(t, basePolicy)
+	for _, tc := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{Verb: VerbExec, Resource: "deployments", Group: "apps", Name: "web", Namespace: "payments"}, "exec deployments/web needs"},
+		{Request{Verb: VerbDelete, Resource: "ingresses", Group: "networking.k8s.io", Name: "web", Namespace: "payments"}, "delete ingresses/web needs"},
+		{Request{Verb: VerbDelete, Resource: "widgets", Group: "kgate.test", Name: "big", Namespace: "payments"}, "delete widgets.kgate.test/big needs"},
+	} {
+		if d := p.Decide(Identity{User: "bob"}, tc.req); !strings.Contains(d.Reason, tc.want) {
+			t.Errorf("%+v: %q lacks %q", tc.req, d.Reason, tc.want)
+		}
+	}
+}

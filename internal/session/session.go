@@ -54,6 +54,11 @@ type Session struct {
 	// GatewayCA is the PEM CA the gateway's certificate was verified with
 	// at login (gateway mode, when not the system's roots).
 	GatewayCA string `json:"gatewayCA,omitempty"`
+	// Clusters are the clusters a gateway fronting several serves at
+	// /clusters/NAME, and DefaultCluster the one its unprefixed paths
+	// serve (gateway mode, as its login answered).
+	Clusters       []string `json:"clusters,omitempty"`
+	DefaultCluster string   `json:"defaultCluster,omitempty"`
 }
 
 // Remaining is how long the session is still valid at now (negative once expired).

@@ -59,6 +59,7 @@ func gatewayLoginRun(ctx context.Context, opts *Options, cfg *config.Config) err
 	s := &session.Session{
 		User: lr.User, DN: lr.DN, Groups: lr.Groups, Issuer: server,
 		Issued: now.UTC(), Expires: lr.Expires.UTC(), Token: lr.Token, GatewayCA: string(ca),
+		Clusters: lr.Clusters, DefaultCluster: lr.DefaultCluster,
 	}
 	if lr.RefreshToken != "" {
 		// A short access token, refreshed until the session ends.
