@@ -5,6 +5,7 @@
 //
 //	completion.Objects(cmd, f, policy.VerbDelete, completion.Deletable)
 //	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
+//	completion.NoFiles(cmd, "selector")
 //
 // and Root, called once at the end of NewRootCmd, wires the global flags
 // (-n, -p, --cluster, --context, -o, ...) and the defaults.
@@ -127,9 +128,8 @@ func Fixed(values ...string) cobra.CompletionFunc {
 // command is added: the global flags (-n, -p, --context, --cluster, -o and
 // those whose values are no file), a completion request that loads no
 // configuration, and no file completion where a command said nothing: its
-// arguments unless its Use names a FILE, flags of numbers and durations,
-// and flags whose values are never files (selectors, a time, a user name,
-// a URL).
+// arguments unless its Use names a FILE, and flags of numbers and
+// durations.
 func Root(root *cobra.Command, f *cmdutil.Factory) {
 	// `kgate completion` is kgate's own, with help a man page can use.
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -170,15 +170,22 @@ func Root(root *cobra.Command, f *cmdutil.Factory) {
 			_ = root.RegisterFlagCompletionFunc(name, fn)
 		}
 	}
-	noFiles(root)
+	defaults(root)
 }
 
-// noFiles gives cmd and its subcommands no file completion where they said
-// nothing of their own.
-func noFiles(cmd *cobra.Command) {
+// NoFiles completes no file for these flags of cmd, whose values never
+// are one (a selector, a time, a URL).
+func NoFiles(cmd *cobra.Command, flags ...string) {
+	for _, name := range flags {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+	}
+}
+
+// defaults gives cmd and its subcommands no file completion where they
+// said nothing of their own.
+func defaults(cmd *cobra.Command) {
 	// Values no file could be.
 	types := map[string]bool{"int": true, "int64": true, "int32": true, "uint": true, "duration": true, "float64": true}
-	names := map[string]bool{"selector": true, "field-selector": true, "since-time": true, "username": true, "ldap-url": true}
 	var walk func(cmd *cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		if cmd.ValidArgsFunction == nil && len(cmd.ValidArgs) == 0 && !acceptsFiles(cmd) {
@@ -188,7 +195,7 @@ func noFiles(cmd *cobra.Command) {
 			if _, ok := cmd.GetFlagCompletionFunc(fl.Name); ok {
 				return
 			}
-			if types[fl.Value.Type()] || names[fl.Name] {
+			if types[fl.Value.Type()] {
 				_ = cmd.RegisterFlagCompletionFunc(fl.Name, cobra.NoFileCompletions)
 			}
 		})

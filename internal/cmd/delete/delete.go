@@ -133,6 +133,7 @@ refuses --all without a selector.`,
 	completion.Objects(cmd, f, policy.VerbDelete, completion.Deletable)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
 	_ = cmd.RegisterFlagCompletionFunc("cascade", completion.Fixed("background", "foreground", "orphan"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

@@ -74,6 +74,7 @@ with -l.`,
 	fl.BoolVar(&opts.ShowEvents, "show-events", true, "Show the events related to each object")
 	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
 	completion.Objects(cmd, f, policy.VerbDescribe, nil)
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

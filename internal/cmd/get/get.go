@@ -122,6 +122,7 @@ storageclasses, customresourcedefinitions, ...) are for super admins.`,
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat named objects that do not exist as no error")
 	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
 	completion.Objects(cmd, f, policy.VerbList, nil)
+	completion.NoFiles(cmd, "selector", "field-selector")
 	return cmd
 }
 

@@ -99,6 +99,7 @@ changed only with --overwrite. --list prints the %[1]s instead.`, w.plural, w.ve
 	fl.BoolVar(&opts.List, "list", false, "Print the "+w.plural+" of the objects")
 	completion.Objects(cmd, f, w.verb, nil)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

@@ -136,6 +136,7 @@ or lost.`,
 	completion.Pod(cmd, f, policy.VerbLogs, "log", completion.HasPods)
 	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
 	_ = cmd.RegisterFlagCompletionFunc("color", completion.Fixed("auto", "always", "never"))
+	completion.NoFiles(cmd, "selector", "since-time")
 	return cmd
 }
 

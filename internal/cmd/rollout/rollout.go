@@ -202,6 +202,9 @@ func newSub(f *cmdutil.Factory, runF func(*Options) error, action, use, short, l
 	if action != "status" && action != "history" {
 		_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
 	}
+	if action == "restart" || action == "pause" || action == "resume" {
+		completion.NoFiles(cmd, "selector")
+	}
 	return cmd
 }
 

@@ -132,6 +132,7 @@ and a script must pass --yes.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation when scaling to zero")
 	completion.Objects(cmd, f, policy.VerbScale, completion.Scalable)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

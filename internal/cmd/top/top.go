@@ -125,6 +125,10 @@ allocatable CPU and memory, as kubectl top node does. Super admins only.`
 		if !nodes {
 			completion.Pod(sub, f, policy.VerbList, "", completion.Only("pods"))
 		}
+		completion.NoFiles(sub, "selector")
+		if !nodes {
+			completion.NoFiles(sub, "field-selector")
+		}
 		cmd.AddCommand(sub)
 	}
 	return cmd
