@@ -18,6 +18,7 @@ import (
 	"github.com/kgate/kgate/internal/cmd/attach"
 	"github.com/kgate/kgate/internal/cmd/cani"
 	clusterscmd "github.com/kgate/kgate/internal/cmd/clusters"
+	completioncmd "github.com/kgate/kgate/internal/cmd/completion"
 	cpcmd "github.com/kgate/kgate/internal/cmd/cp"
 	"github.com/kgate/kgate/internal/cmd/credential"
 	debugcmd "github.com/kgate/kgate/internal/cmd/debug"
@@ -42,6 +43,7 @@ import (
 	"github.com/kgate/kgate/internal/cmd/version"
 	"github.com/kgate/kgate/internal/cmd/whoami"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/factory"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -209,9 +211,14 @@ Exit codes:
 	sv := serve.NewCmdServe(f, nil)
 	sv.GroupID = "other"
 	root.AddCommand(sv)
+	c := completioncmd.NewCmdCompletion(f.IOStreams, nil)
+	c.GroupID = "other"
+	root.AddCommand(c)
 	root.SetHelpCommandGroupID("other")
 	root.SetCompletionCommandGroupID("other")
-	registerCompletions(root, f)
+	// Each command wires the completion of its own arguments and flags;
+	// the global flags and the defaults are wired here, once, last.
+	completion.Root(root, f)
 	return root
 }
 

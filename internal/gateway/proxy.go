@@ -94,7 +94,11 @@ func canonicalPath(p, escaped string) bool {
 	return c == p || c+"/" == p
 }
 
-// serveAPI authenticates, decides, logs and forwards one Kubernetes API request.
+// serveAPI authenticates, decides, logs and forwards one Kubernetes API
+// request, in steps: parseAPI refuses what is malformed before anyone is
+// asked, identify finds whom it is from, decide asks the policy and writes
+// the audit log, forward sends it on as that user. A step that ends the
+// request has answered the client itself.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := g.o.Now()
 	g.inflight.Add(1)
@@ -105,9 +109,51 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// A request on a connection opened before the shutdown began.
 		w.Header().Set("Connection", "close")
 	}
-	r, ok := g.limitAPIBody(rec, r)
+	call, ok := g.parseAPI(rec, r, start)
 	if !ok {
 		return
+	}
+	if !g.identify(rec, call) {
+		return
+	}
+	if !g.decide(rec, call) {
+		return
+	}
+	g.forward(rec, call)
+}
+
+// apiCall is one API request as serveAPI's steps hand it on.
+type apiCall struct {
+	r *http.Request
+	// up is the cluster the request is for.
+	up *clusterUpstream
+	// impersonating: the client sent impersonation headers of its own
+	// (removed by parseAPI).
+	impersonating bool
+	c             classified
+	// id is the request's Audit-ID.
+	id string
+	// e is its audit entry: a denial until decide says otherwise.
+	e audit.Entry
+	// claims and who are the sender's token and identity (identify).
+	claims *Claims
+	who    policy.Identity
+	// pol is the policy as it applies to up's cluster (decide).
+	pol *policy.Policy
+	// filterNamespaces: the gateway lists or watches namespaces with its
+	// own identity and filters them (decision).
+	filterNamespaces bool
+}
+
+// parseAPI takes what needs no identity: the body limit, the client's own
+// impersonation headers (removed), a Connection header naming a header, a
+// path that is not canonical, a request the API server's parser refuses.
+// It returns the request with its audit entry, or false once it has
+// answered the client.
+func (g *Gateway) parseAPI(rec *recorder, r *http.Request, start time.Time) (*apiCall, bool) {
+	r, ok := g.limitAPIBody(rec, r)
+	if !ok {
+		return nil, false
 	}
 	// The cluster the request is for: its /clusters/NAME prefix (stripped
 	// by routeCluster), else the gateway's one or default cluster.
@@ -123,20 +169,20 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rec.verb = "invalid"
 		g.o.Log.Warn("refused a Connection header naming a header", "option", tok, "client", r.RemoteAddr)
 		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest, badConnectionMessage(tok), nil)
-		return
+		return nil, false
 	}
 
 	if r.URL.RawPath != "" || !canonicalPath(r.URL.Path, r.URL.EscapedPath()) {
 		rec.verb = "invalid"
 		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest,
 			fmt.Sprintf("the gateway refuses the path %q: it is not in canonical form", r.URL.EscapedPath()), nil)
-		return
+		return nil, false
 	}
 	info, err := g.infos.NewRequestInfo(r)
 	if err != nil {
 		rec.verb = "invalid"
 		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the gateway cannot parse the request: "+err.Error(), nil)
-		return
+		return nil, false
 	}
 	c := classify(info, r)
 	rec.verb = info.Verb
@@ -153,95 +199,130 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		Time: start, ID: id, ClientAuditID: clientAuditID(r.Header), Cluster: up.name, Namespace: c.req.Namespace, Verb: c.req.Verb, Resource: c.req.Resource,
 		Subresource: c.req.Subresource, Name: c.req.Name, Decision: audit.Deny, Command: c.command, Client: r.RemoteAddr,
 	}
+	return &apiCall{r: r, up: up, impersonating: impersonating, c: c, id: id, e: e}, true
+}
 
-	claims, err := g.authenticate(r)
-	r.Header.Del("Authorization")
+// identify authenticates the request's token (and removes it from the
+// request), refuses a reserved Kubernetes user name and a locked user or
+// session, and records whom the request is from. A refusal is logged and
+// answered; identify then returns false.
+func (g *Gateway) identify(rec *recorder, call *apiCall) bool {
+	claims, err := g.authenticate(call.r)
+	call.r.Header.Del("Authorization")
 	if err != nil {
-		e.Reason = "not authenticated: " + err.Error()
-		g.decided(e, "unauthenticated")
+		call.e.Reason = "not authenticated: " + err.Error()
+		g.decided(call.e, "unauthenticated")
 		writeStatus(rec, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, err.Error(), nil)
-		return
+		return false
 	}
-	id2 := identityOf(claims)
-	e.User, e.Groups = id2.User, id2.Groups
-	if strings.HasPrefix(id2.User, "system:") {
+	who := identityOf(claims)
+	call.e.User, call.e.Groups = who.User, who.Groups
+	if strings.HasPrefix(who.User, "system:") {
 		// Login never issues such a token; a key that signed one is not ours to trust.
-		e.Reason = fmt.Sprintf("user %q is a reserved Kubernetes name; the gateway never acts as it", id2.User)
-		g.decided(e, "unauthenticated")
-		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason, nil)
-		return
+		call.e.Reason = fmt.Sprintf("user %q is a reserved Kubernetes name; the gateway never acts as it", who.User)
+		g.decided(call.e, "unauthenticated")
+		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, call.e.Reason, nil)
+		return false
 	}
-	if g.refuseLocked(rec, e, id2, claims.SessionID) {
-		return
+	if g.refuseLocked(rec, call.e, who, claims.SessionID) {
+		return false
 	}
+	call.claims, call.who = claims, who
+	return true
+}
 
+// decide asks the policy in effect for the request's cluster, writes the
+// decision to the audit log, and refuses what is not allowed: with no
+// usable policy (503), when the audit log cannot be written (500), when
+// the policy denies (403). It returns true only for an allowed, logged
+// request.
+func (g *Gateway) decide(rec *recorder, call *apiCall) bool {
 	l := g.policy.Load()
 	if l == nil {
-		e.Reason = "the gateway has no usable policy (its source is unreachable and the cached copy is too old)"
-		g.decided(e, "resource")
-		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, e.Reason, nil)
-		return
+		call.e.Reason = "the gateway has no usable policy (its source is unreachable and the cached copy is too old)"
+		g.decided(call.e, "resource")
+		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, call.e.Reason, nil)
+		return false
 	}
-	pol, err := policyFor(l.Policy, up)
+	pol, err := policyFor(l.Policy, call.up)
 	if err != nil {
 		// The gateway fronts a cluster its (version 2) policy does not
 		// name: nothing there is allowed.
-		e.Reason = fmt.Sprintf("the gateway's policy does not apply to cluster %q: %v", up.name, err)
-		g.decided(e, "resource")
-		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, e.Reason, nil)
-		return
+		call.e.Reason = fmt.Sprintf("the gateway's policy does not apply to cluster %q: %v", call.up.name, err)
+		g.decided(call.e, "resource")
+		writeStatus(rec, http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable, call.e.Reason, nil)
+		return false
 	}
-	filterNamespaces := false
-	kindLabel := "resource"
+	call.pol = pol
+	kindLabel := call.decision()
+	if err := g.decided(call.e, kindLabel); err != nil {
+		// Every decision is logged; an action that cannot be is not taken.
+		writeStatus(rec, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway cannot write its audit log", nil)
+		return false
+	}
+	if call.e.Decision != audit.Allow {
+		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, call.e.Reason,
+			forbiddenDetails(call.c.req.Resource, call.c.group, call.c.req.Name))
+		return false
+	}
+	if call.impersonating {
+		g.o.Log.Info("removed the client's own impersonation headers", "user", call.who.User, "client", call.r.RemoteAddr, "id", call.id)
+	}
+	return true
+}
+
+// decision records in call's audit entry what call.pol says of the
+// request (discovery and reviews of one's own access are open to everyone
+// logged in), marks a namespace listing the gateway filters, and returns
+// the request's kind as the metrics label it.
+func (call *apiCall) decision() (kindLabel string) {
+	c, pol, who := call.c, call.pol, call.who
+	kindLabel = "resource"
 	switch c.kind {
 	case kindDiscovery:
 		kindLabel = "discovery"
-		e.Decision, e.Reason = audit.Allow, "discovery is open to every logged-in user"
+		call.e.Decision, call.e.Reason = audit.Allow, "discovery is open to every logged-in user"
 	case kindSelfReview:
 		kindLabel = "selfreview"
-		e.Decision, e.Reason = audit.Allow, "a review of one's own access is open to every logged-in user"
+		call.e.Decision, call.e.Reason = audit.Allow, "a review of one's own access is open to every logged-in user"
 	default:
 		if c.kind == kindNonResource {
 			kindLabel = "nonresource"
 		}
-		d := pol.Decide(id2, c.req)
-		e.Project, e.Reason = d.Project, d.Reason
+		d := pol.Decide(who, c.req)
+		call.e.Project, call.e.Reason = d.Project, d.Reason
 		if d.Allowed {
-			e.Decision = audit.Allow
+			call.e.Decision = audit.Allow
 		}
 		if c.kind == kindResource && c.group == "" && c.req.Resource == "namespaces" && c.req.Name == "" && c.req.Subresource == "" &&
-			!pol.IsSuperAdmin(id2) && (c.req.Verb == policy.VerbList || c.req.Verb == policy.VerbWatch) {
+			!pol.IsSuperAdmin(who) && (c.req.Verb == policy.VerbList || c.req.Verb == policy.VerbWatch) {
 			// The policy lets everyone list (and watch) namespaces and shows
 			// only those of their projects. The cluster's RBAC does not let
 			// them list namespaces at all, so the gateway lists or watches
 			// with its own identity and filters.
-			filterNamespaces = true
+			call.filterNamespaces = true
 		}
 	}
-	if err := g.decided(e, kindLabel); err != nil {
-		// Every decision is logged; an action that cannot be is not taken.
-		writeStatus(rec, http.StatusInternalServerError, metav1.StatusReasonInternalError, "the gateway cannot write its audit log", nil)
-		return
-	}
-	if e.Decision != audit.Allow {
-		writeStatus(rec, http.StatusForbidden, metav1.StatusReasonForbidden, e.Reason,
-			forbiddenDetails(c.req.Resource, c.group, c.req.Name))
-		return
-	}
-	if impersonating {
-		g.o.Log.Info("removed the client's own impersonation headers", "user", id2.User, "client", r.RemoteAddr, "id", id)
-	}
+	return kindLabel
+}
 
-	if filterNamespaces {
+// forward sends an allowed request on: a namespace listing as the
+// gateway's own filtered call, a review of one's own access answered from
+// the policy and the cluster, anything else to the cluster as the user
+// (impersonated through the request's context, see forwarding). Streams
+// are tracked so that a lock ends them.
+func (g *Gateway) forward(rec *recorder, call *apiCall) {
+	r, c, up, pol, who := call.r, call.c, call.up, call.pol, call.who
+	if call.filterNamespaces {
 		// The gateway's own, documented call: namespace names, listed with
 		// its own identity and filtered.
-		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(id2, ns) })
+		ctx := context.WithValue(r.Context(), keepKey{}, func(ns string) bool { return pol.Visible(who, ns) })
 		ctx = context.WithValue(ctx, watchKey{}, c.req.Verb == policy.VerbWatch)
-		ctx = withForwarding(ctx, &forwarding{id: id, own: true})
+		ctx = withForwarding(ctx, &forwarding{id: call.id, own: true})
 		r = r.WithContext(ctx)
 		if c.req.Verb == policy.VerbWatch {
 			var untrack func()
-			r, untrack = g.trackStream(r, rec, id2, claims.SessionID) // a lock ends it too
+			r, untrack = g.trackStream(r, rec, who, call.claims.SessionID) // a lock ends it too
 			defer untrack()
 		}
 		up.nsProxy.ServeHTTP(rec, r)
@@ -249,11 +330,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whom the request acts as goes in its context, not its headers: actAs
 	// writes it onto the outbound request (see forwarding).
-	fw := &forwarding{id: id, user: id2.User, groups: id2.Groups}
+	fw := &forwarding{id: call.id, user: who.User, groups: who.Groups}
 	if c.kind == kindSelfReview && c.group == "authorization.k8s.io" {
 		// Answered from the policy and the cluster together (review.go).
 		rec.buffered = true
-		g.serveReview(rec, r, pol, id2, fw)
+		g.serveReview(rec, r, pol, who, fw)
 		return
 	}
 	r = r.WithContext(withForwarding(r.Context(), fw))
@@ -261,7 +342,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		g.metrics.active.Inc()
 		defer g.metrics.active.Dec()
 		var untrack func()
-		r, untrack = g.trackStream(r, rec, id2, claims.SessionID)
+		r, untrack = g.trackStream(r, rec, who, call.claims.SessionID)
 		defer untrack()
 	} else {
 		rec.buffered = true

@@ -154,17 +154,6 @@ func (c *Client) AttachablePod(ctx context.Context, r Resource, namespace, name 
 	}
 }
 
-// RunsPods reports whether objects of r have pods that exec, attach and
-// port-forward can pick one of (see PodSelector): pods themselves, the
-// built-in workloads and services.
-func RunsPods(r Resource) bool {
-	switch r.GVR.Group + "/" + r.GVR.Resource {
-	case "/pods", "/services", "apps/deployments", "apps/statefulsets", "apps/replicasets", "apps/daemonsets", "batch/jobs":
-		return true
-	}
-	return false
-}
-
 // Qualified names r for a message: its plural, with its group unless it is
 // a built-in kind (widgets.kgate.test, but deployments).
 func Qualified(r Resource) string {

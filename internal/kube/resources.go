@@ -27,7 +27,8 @@ type Resource struct {
 	// What kgate may do with the kind, recorded once (withAbilities).
 	// Deletable: namespaced and the server deletes it (kgate never deletes
 	// cluster-scoped kinds or namespaces). Scalable: kgate scales it.
-	// HasPods: logs and exec may name it for its pods.
+	// HasPods: logs, exec, attach and port-forward may name it for its
+	// pods, and pick one of them (see PodSelector).
 	Deletable bool
 	Scalable  bool
 	HasPods   bool
@@ -192,7 +193,7 @@ func ParseTargetIn(kinds *Kinds, arg string) (Resource, string, error) {
 	if err != nil {
 		return Resource{}, "", err
 	}
-	if !RunsPods(r) {
+	if !r.HasPods {
 		return Resource{}, "", errs.UsageErrorf("%s has no pods of its own; name a pod, deployment, statefulset, replicaset, daemonset, job or service", Qualified(r))
 	}
 	return r, name, nil

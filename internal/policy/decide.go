@@ -121,54 +121,124 @@ func (p *Policy) needed(verb, resource, group, subresource string) Role {
 }
 
 // Decide says whether id may make req, and why. It is a pure function of
-// the policy, the identity and the request.
+// the policy, the identity and the request: decide finds the decision's
+// facts, reason words them.
 func (p *Policy) Decide(id Identity, req Request) Decision {
 	n := id.normalize()
 	req.Verb, req.Resource, req.Subresource = strings.ToLower(req.Verb), strings.ToLower(req.Resource), strings.ToLower(req.Subresource)
 	req.Group = strings.ToLower(req.Group)
-	d := Decision{Needed: p.needed(req.Verb, req.Resource, req.Group, req.Subresource), Cluster: p.cluster}
+	// The owners stay apart from the facts, and buf on the stack: the
+	// Decision returned holds no pointer to them.
+	var buf [8]int32
+	f, owners := p.decide(n, req, buf[:0])
+	f.Reason = p.reason(n, req, &f, owners)
+	return f.Decision
+}
+
+// ground is why a decision is what it is: which reason words it.
+type ground int
+
+const (
+	// groundListNamespaces: anyone may list (and watch) namespaces.
+	groundListNamespaces ground = iota
+	// groundSuperAdmin: a super admin may do anything.
+	groundSuperAdmin
+	// groundNoProject: no namespace, or one no project owns, is reserved
+	// to super admins.
+	groundNoProject
+	// groundProject: the role held in the namespace's project(s) against
+	// the role needed.
+	groundProject
+)
+
+// facts are what decide finds: the Decision but for its Reason, and what
+// the reason names.
+type facts struct {
+	Decision
+	ground ground
+	// ns is the namespace the request acts in; "" for a cluster-wide one.
+	ns string
+}
+
+// decide finds the facts of a decision on req (lower-cased) for n, and the
+// projects that own its namespace, in the policy's order (appended to buf).
+func (p *Policy) decide(n identity, req Request, buf []int32) (f facts, owners []int32) {
+	f = facts{Decision: Decision{Needed: p.needed(req.Verb, req.Resource, req.Group, req.Subresource), Cluster: p.cluster}}
 	ns := req.Namespace
 	if req.Resource == "namespaces" && req.Group == "" {
 		if req.Name == "" && (req.Verb == VerbList || req.Verb == VerbWatch) {
 			// Anyone may list namespaces; the caller shows only those
 			// NamespacesVisible returns.
-			d.Allowed, d.Needed = true, RoleNone
+			f.Allowed, f.Needed = true, RoleNone
 			if p.isSuper(n) {
-				d.Held, d.SuperAdmin = RoleAdmin, true
+				f.Held, f.SuperAdmin = RoleAdmin, true
 			}
-			d.Reason = "user " + strconv.Quote(n.name) + " may list namespaces; only those of their projects are shown"
-			return d
+			f.ground = groundListNamespaces
+			return f, owners
 		}
 		// Reading a namespace object is reading in that namespace; changing
 		// one is a cluster-wide change.
 		ns = ""
-		if d.Needed == RoleGuest {
+		if f.Needed == RoleGuest {
 			ns = req.Name
 		}
 	}
-
-	var buf [8]int32
-	var owners []int32
+	f.ns = ns
 	if ns != "" {
-		owners = p.projectsOf(ns, buf[:0])
+		owners = p.projectsOf(ns, buf)
+	}
+	if p.isSuper(n) {
+		f.Allowed, f.Held, f.SuperAdmin = true, RoleAdmin, true
+		if len(owners) > 0 {
+			f.Project = p.Projects[owners[0]].Name
+		}
+		f.ground = groundSuperAdmin
+		return f, owners
+	}
+	if ns == "" || len(owners) == 0 {
+		f.Admins = p.superList
+		f.ground = groundNoProject
+		return f, owners
+	}
+	best := owners[0]
+	for _, i := range owners {
+		if r := p.Projects[i].roleOf(n.user, n.groups); r > f.Held {
+			f.Held, best = r, i
+		}
+	}
+	f.Project = p.Projects[best].Name
+	f.Allowed = f.Held >= f.Needed
+	if !f.Allowed {
+		if len(owners) == 1 {
+			f.Admins = p.Projects[best].adminList()
+		} else {
+			for _, i := range owners {
+				f.Admins = append(f.Admins, p.Projects[i].adminList()...)
+			}
+		}
+	}
+	f.ground = groundProject
+	return f, owners
+}
+
+// reason words the facts of a decision on req (lower-cased) for n: who,
+// what, where, the role needed and the role held, and, for a denial, whom
+// to ask.
+func (p *Policy) reason(n identity, req Request, f *facts, owners []int32) string {
+	if f.ground == groundListNamespaces {
+		return "user " + strconv.Quote(n.name) + " may list namespaces; only those of their projects are shown"
 	}
 	// Each reason is built with one allocation, sized for its kind.
 	var m msg
-	if p.isSuper(n) {
-		d.Allowed, d.Held, d.SuperAdmin = true, RoleAdmin, true
-		if len(owners) > 0 {
-			d.Project = p.Projects[owners[0]].Name
-		}
+	switch f.ground {
+	case groundSuperAdmin:
 		m.Grow(64)
 		m.WriteString("user ")
 		m.quote(n.name)
 		m.WriteString(" is a super admin")
-		d.Reason = m.String()
-		return d
-	}
-	if ns == "" || len(owners) == 0 {
+	case groundNoProject:
 		m.Grow(256)
-		switch {
+		switch ns := f.ns; {
 		case ns == "" && req.ClusterScoped:
 			m.action(req)
 			m.inCluster(p.cluster)
@@ -194,34 +264,31 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 		}
 		m.quote(n.name)
 		m.WriteString(" is not one. Super admins: ")
-		d.Admins = p.superList
-		m.list(d.Admins)
-		d.Reason = m.String()
-		return d
+		m.list(f.Admins)
+	default:
+		p.projectReason(&m, n, req, f, owners)
 	}
-	best := owners[0]
-	for _, i := range owners {
-		if r := p.Projects[i].roleOf(n.user, n.groups); r > d.Held {
-			d.Held, best = r, i
-		}
-	}
-	d.Project = p.Projects[best].Name
-	d.Allowed = d.Held >= d.Needed
-	if d.Allowed {
+	return m.String()
+}
+
+// projectReason words a decision by the role n holds in the projects that
+// own the namespace.
+func (p *Policy) projectReason(m *msg, n identity, req Request, f *facts, owners []int32) {
+	if f.Allowed {
 		m.Grow(128)
 	} else {
 		m.Grow(256)
 	}
 	m.WriteString("user ")
 	m.quote(n.name)
-	if d.Held > RoleNone {
+	if f.Held > RoleNone {
 		m.WriteString(" is ")
-		m.WriteString(article(d.Held))
+		m.WriteString(article(f.Held))
 		m.WriteString(" in ")
 	} else {
 		m.WriteString(" has no role in ")
 	}
-	if len(owners) > 1 && !d.Allowed {
+	if len(owners) > 1 && !f.Allowed {
 		m.WriteString("projects ")
 		for k, i := range owners {
 			if k > 0 {
@@ -231,32 +298,23 @@ func (p *Policy) Decide(id Identity, req Request) Decision {
 		}
 	} else {
 		m.WriteString("project ")
-		m.quote(d.Project)
+		m.quote(f.Project)
 	}
 	m.WriteString(" (namespace ")
-	m.quote(ns)
+	m.quote(f.ns)
 	if p.cluster != "" {
 		m.WriteString(", cluster ")
 		m.quote(p.cluster)
 	}
 	m.WriteByte(')')
-	if !d.Allowed {
-		if len(owners) == 1 {
-			d.Admins = p.Projects[best].adminList()
-		} else {
-			for _, i := range owners {
-				d.Admins = append(d.Admins, p.Projects[i].adminList()...)
-			}
-		}
+	if !f.Allowed {
 		m.WriteString("; ")
 		m.action(req)
 		m.WriteString(" needs ")
-		m.WriteString(d.Needed.String())
+		m.WriteString(f.Needed.String())
 		m.WriteString(". Project admins: ")
-		m.list(d.Admins)
+		m.list(f.Admins)
 	}
-	d.Reason = m.String()
-	return d
 }
 
 // msg builds a reason with one allocation.

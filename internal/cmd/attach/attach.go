@@ -16,10 +16,12 @@ import (
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/tty"
 )
 
@@ -94,6 +96,9 @@ kubectl.kubernetes.io/default-container annotation, else its first container.`,
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print only what the container prints")
 	fl.StringVar(&opts.Transport, "transport", "", "Stream protocol: auto (WebSocket, then SPDY), websocket or spdy [$KGATE_EXEC_TRANSPORT]")
 	fl.DurationVar(&opts.PodRunningTimeout, "pod-running-timeout", time.Minute, "How long to wait for a pod of TYPE/NAME to be running")
+	completion.Pod(cmd, f, policy.VerbExec, "attach", completion.HasPods)
+	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
+	_ = cmd.RegisterFlagCompletionFunc("transport", completion.Fixed("auto", "websocket", "spdy"))
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -89,6 +90,7 @@ error (exit 2).`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Why, "why", false, "Say why: the project, your role, the role needed and whom to ask")
+	cmd.ValidArgsFunction = completion.CanI(f)
 	return cmd
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kgate/kgate/internal/cmd/attach"
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -121,6 +122,8 @@ in the pod until the pod is deleted.`,
 	fl.StringVar(&opts.PullPolicy, "image-pull-policy", "", "Always, IfNotPresent or Never")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print only what the container prints")
 	fl.DurationVar(&opts.Timeout, "pod-running-timeout", time.Minute, "How long to wait for the debug container to run")
+	completion.Pod(cmd, f, "debug", "ephemeralcontainers", completion.Only("pods"))
+	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
 	return cmd
 }
 

@@ -14,10 +14,12 @@ import (
 
 	"github.com/kgate/kgate/internal/change"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Deleter is what delete needs of the cluster: read an object (does it
@@ -128,6 +130,10 @@ refuses --all without a selector.`,
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "How long --wait waits")
 	fl.StringVar(&opts.Cascade, "cascade", "background", "What happens to dependents: background, foreground or orphan")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat objects that are already gone as deleted")
+	completion.Objects(cmd, f, policy.VerbDelete, completion.Deletable)
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	_ = cmd.RegisterFlagCompletionFunc("cascade", completion.Fixed("background", "foreground", "orphan"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	kdescribe "k8s.io/kubectl/pkg/describe"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -72,6 +73,8 @@ with -l.`,
 	fl.BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "Describe matching objects in all namespaces")
 	fl.BoolVar(&opts.ShowEvents, "show-events", true, "Show the events related to each object")
 	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
+	completion.Objects(cmd, f, policy.VerbDescribe, nil)
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

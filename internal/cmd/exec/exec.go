@@ -22,6 +22,7 @@ import (
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -135,6 +136,9 @@ between does not; --transport (or KGATE_EXEC_TRANSPORT) forces either.`,
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "Print only what the remote command prints")
 	fl.StringVar(&opts.Transport, "transport", "", "Stream protocol: auto (WebSocket, then SPDY), websocket or spdy [$KGATE_EXEC_TRANSPORT]")
 	fl.DurationVar(&opts.PodRunningTimeout, "pod-running-timeout", time.Minute, "How long to wait for a pod of TYPE/NAME to exist")
+	completion.Pod(cmd, f, policy.VerbExec, "exec", completion.HasPods)
+	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
+	_ = cmd.RegisterFlagCompletionFunc("transport", completion.Fixed("auto", "websocket", "spdy"))
 	return cmd
 }
 

@@ -19,10 +19,12 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/printers"
 )
 
@@ -119,6 +121,8 @@ storageclasses, customresourcedefinitions, ...) are for super admins.`,
 	fl.StringVar(&opts.SortBy, "sort-by", "", "Sort by this JSONPath of the objects (e.g. .metadata.name, {.status.startTime})")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat named objects that do not exist as no error")
 	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
+	completion.Objects(cmd, f, policy.VerbList, nil)
+	completion.NoFiles(cmd, "selector", "field-selector")
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -96,6 +97,9 @@ changed only with --overwrite. --list prints the %[1]s instead.`, w.plural, w.ve
 	fl.StringVar(&opts.ResourceVersion, "resource-version", "", "Change the object only if it is still at this resource version")
 	fl.StringVar(&opts.DryRun, "dry-run", "none", "none, client (print only) or server (the API server checks, nothing changes)")
 	fl.BoolVar(&opts.List, "list", false, "Print the "+w.plural+" of the objects")
+	completion.Objects(cmd, f, w.verb, nil)
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -113,6 +114,7 @@ later command goes through the gateway with that token.`,
 	fl.StringVar(&opts.CAFile, "ldap-ca-file", "", "CA certificate file for the LDAP servers (default: ldap.caFile)")
 	fl.StringVar(&opts.GatewayCAFile, "certificate-authority", "", "With --server: CA certificate file of the gateway (default: gateway.caFile, else the system's CAs)")
 	fl.BoolVar(&opts.PrintKubeconfig, "print-kubeconfig", false, "With --server: print a kubeconfig (gateway URL, CA, token) for plain kubectl")
+	completion.NoFiles(cmd, "username", "ldap-url")
 	return cmd
 }
 

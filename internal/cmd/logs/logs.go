@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
@@ -132,6 +133,10 @@ or lost.`,
 	fl.BoolVar(&opts.Prefix, "prefix", false, "Prefix each line with [pod/NAME/CONTAINER] (default: on for several streams; --prefix=false prints raw lines)")
 	fl.IntVar(&opts.MaxLogRequests, "max-log-requests", 50, "The most log streams to follow at once")
 	fl.StringVar(&opts.Color, "color", "auto", "Colour the prefixes per pod: auto (on a terminal), always or never")
+	completion.Pod(cmd, f, policy.VerbLogs, "log", completion.HasPods)
+	_ = cmd.RegisterFlagCompletionFunc("container", completion.Containers(f))
+	_ = cmd.RegisterFlagCompletionFunc("color", completion.Fixed("auto", "always", "never"))
+	completion.NoFiles(cmd, "selector", "since-time")
 	return cmd
 }
 

@@ -24,10 +24,12 @@ import (
 
 	execcmd "github.com/kgate/kgate/internal/cmd/exec"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Forwarder forwards local ports to a pod; tests replace it.
@@ -108,6 +110,8 @@ either. It stays up while idle and ends with Ctrl-C (exit 130).`,
 	fl.StringSliceVar(&opts.Addresses, "address", []string{"localhost"}, "Addresses to listen on (comma-separated): IP addresses or localhost")
 	fl.StringVar(&opts.Transport, "transport", "", "Stream protocol: auto (WebSocket, then SPDY), websocket or spdy [$KGATE_EXEC_TRANSPORT]")
 	fl.DurationVar(&opts.PodRunningTimeout, "pod-running-timeout", time.Minute, "How long to wait for a pod of TYPE/NAME to be running")
+	completion.Pod(cmd, f, policy.VerbExec, "portforward", completion.HasPods)
+	_ = cmd.RegisterFlagCompletionFunc("transport", completion.Fixed("auto", "websocket", "spdy"))
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
@@ -113,6 +114,7 @@ cluster they match; without -n the first one you may see is chosen.
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Clear, "clear", false, "Forget the current project")
+	cmd.ValidArgsFunction = completion.Projects(f)
 	return cmd
 }
 

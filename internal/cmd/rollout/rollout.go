@@ -31,6 +31,7 @@ import (
 	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -196,6 +197,13 @@ func newSub(f *cmdutil.Factory, runF func(*Options) error, action, use, short, l
 	}
 	if action != "status" && action != "history" {
 		fl.StringVar(&opts.DryRun, "dry-run", "none", "none, client (print only) or server (the API server checks, nothing changes)")
+	}
+	completion.Objects(cmd, f, verbOf(action), completion.Only(kinds(action)...))
+	if action != "status" && action != "history" {
+		_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	}
+	if action == "restart" || action == "pause" || action == "resume" {
+		completion.NoFiles(cmd, "selector")
 	}
 	return cmd
 }

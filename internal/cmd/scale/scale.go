@@ -14,10 +14,12 @@ import (
 
 	"github.com/kgate/kgate/internal/change"
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
 	"github.com/kgate/kgate/internal/kube"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Scaler is what scale needs of the cluster, as kubectl's scale has one:
@@ -128,6 +130,9 @@ and a script must pass --yes.`,
 	fl.DurationVar(&opts.Timeout, "timeout", 0, "How long to wait for the ready replicas (implies --wait; default 5m with --wait)")
 	fl.StringVar(&opts.DryRun, "dry-run", "none", "none, client (print only) or server (the API server checks, nothing changes)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation when scaling to zero")
+	completion.Objects(cmd, f, policy.VerbScale, completion.Scalable)
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", completion.Fixed("none", "client", "server"))
+	completion.NoFiles(cmd, "selector")
 	return cmd
 }
 

@@ -20,6 +20,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kgate/kgate/internal/cmdutil"
+	"github.com/kgate/kgate/internal/completion"
 	"github.com/kgate/kgate/internal/enforce"
 	"github.com/kgate/kgate/internal/errs"
 	"github.com/kgate/kgate/internal/iostreams"
@@ -120,6 +121,13 @@ allocatable CPU and memory, as kubectl top node does. Super admins only.`
 			fl.BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "Pods of every namespace you may see")
 			fl.BoolVar(&opts.Containers, "containers", false, "Show each container")
 			fl.BoolVar(&opts.Sum, "sum", false, "Print the sum of the pods' use")
+		}
+		if !nodes {
+			completion.Pod(sub, f, policy.VerbList, "", completion.Only("pods"))
+		}
+		completion.NoFiles(sub, "selector")
+		if !nodes {
+			completion.NoFiles(sub, "field-selector")
 		}
 		cmd.AddCommand(sub)
 	}
