@@ -245,7 +245,7 @@ func TestDecisions(t *testing.T) {
 		{"bob", "GET", "/api/v1/namespaces/payments/pods/web-1/exec?command=sh", 403, "exec", "needs admin"},
 		{"bob", "POST", "/api/v1/namespaces/payments/pods/web-1/portforward", 403, "exec", "needs admin"},
 		{"bob", "POST", "/api/v1/namespaces/payments/pods/web-1/attach", 403, "exec", "needs admin"},
-		{"bob", "PUT", "/apis/apps/v1/namespaces/payments/deployments/web/scale", 403, "scale", "scale deployments.apps/web (scale) needs admin"},
+		{"bob", "PUT", "/apis/apps/v1/namespaces/payments/deployments/web/scale", 403, "scale", "scale deployments/web (scale) needs admin"},
 		{"bob", "GET", "/apis/apps/v1/namespaces/payments/deployments/web/scale", 200, "get", "guest"},
 		{"bob", "DELETE", "/api/v1/namespaces/payments/pods/web-1", 403, "delete", "delete pods/web-1 needs admin"},
 		{"bob", "DELETE", "/api/v1/namespaces/payments/pods", 403, "deletecollection", "needs admin"},
