@@ -43,12 +43,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 		return nil, errs.WithHint(errs.AuthErrorf("empty password: refusing to log in %s", username),
 			"An empty password would be an anonymous bind; give your LDAP password.")
 	}
+	return a.eachServer(ctx, func(s server) (*Identity, error) { return a.authenticateAt(ctx, s, username, password) })
+}
+
+// eachServer runs at against the configured servers in order until one
+// answers: the first answer (an identity, or a refusal such as a wrong
+// password) is the result; a server that cannot be reached passes to the
+// next, and when none can, the failures are summarized.
+func (a *Authenticator) eachServer(ctx context.Context, at func(server) (*Identity, error)) (*Identity, error) {
 	var failures []*transportError
 	for _, s := range a.servers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		id, err := a.authenticateAt(ctx, s, username, password)
+		id, err := at(s)
 		if err == nil {
 			return id, nil
 		}

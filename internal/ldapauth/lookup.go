@@ -2,7 +2,6 @@ package ldapauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,25 +21,7 @@ func (a *Authenticator) Lookup(ctx context.Context, username string) (*Identity,
 	if strings.TrimSpace(username) == "" {
 		return nil, errs.AuthErrorf("empty username")
 	}
-	var failures []*transportError
-	for _, s := range a.servers {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		id, err := a.lookupAt(ctx, s, username)
-		if err == nil {
-			return id, nil
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var te *transportError
-		if !errors.As(err, &te) {
-			return nil, err
-		}
-		failures = append(failures, te)
-	}
-	return nil, a.summarize(failures)
+	return a.eachServer(ctx, func(s server) (*Identity, error) { return a.lookupAt(ctx, s, username) })
 }
 
 // noLongerHint is the hint of a refresh refused because the directory

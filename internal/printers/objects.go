@@ -691,20 +691,29 @@ func (s *scanner) members(fn func(k string, v []byte) error) error {
 		if err := fn(k, v); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return errSyntax
+		if done, err := s.next('}'); done || err != nil {
+			return err
 		}
-		if s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.b[s.i] != '}' {
-			return errSyntax
-		}
-		s.i++
-		return s.end()
 	}
+}
+
+// next moves past what follows a member or an element: a comma (more to
+// come) or closer, which ends the object or array (done) and must end the
+// input too.
+func (s *scanner) next(closer byte) (done bool, err error) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, errSyntax
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return false, nil
+	case closer:
+		s.i++
+		return true, s.end()
+	}
+	return false, errSyntax
 }
 
 // elements calls fn with the span of each element of the array at s.
@@ -730,19 +739,9 @@ func (s *scanner) elements(fn func(v []byte) error) error {
 		if err := fn(v); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return errSyntax
+		if done, err := s.next(']'); done || err != nil {
+			return err
 		}
-		if s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.b[s.i] != ']' {
-			return errSyntax
-		}
-		s.i++
-		return s.end()
 	}
 }
 

@@ -139,7 +139,7 @@ func describeRun(ctx context.Context, opts *Options) error {
 	}
 	// kubectl's describers make their requests without a context; give them
 	// the decision's audit id another way.
-	rc = withAuditID(ctx, rc)
+	rc = kube.WithAuditID(ctx, rc)
 	settings := kdescribe.DescriberSettings{ShowEvents: opts.ShowEvents, ChunkSize: opts.ChunkSize}
 	describers := map[string]kdescribe.ResourceDescriber{}
 	var failures []error
