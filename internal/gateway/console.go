@@ -71,7 +71,7 @@ func (g *Gateway) AuditLog(e audit.Entry) error { return g.o.Audit.Log(e) }
 // whether it may last (an upgrade, a watch, a followed log): what the web
 // console re-checks while a stream runs.
 func (g *Gateway) PolicyRequest(r *http.Request) (req policy.Request, streaming bool, err error) {
-	info, err := g.infos.NewRequestInfo(r)
+	info, err := parseRequestInfo(r)
 	if err != nil {
 		return policy.Request{}, false, err
 	}

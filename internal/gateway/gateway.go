@@ -28,7 +28,6 @@ import (
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/proxy"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
 
@@ -92,7 +91,6 @@ type Options struct {
 // Gateway is the handler of `kgate serve`.
 type Gateway struct {
 	o        Options
-	infos    *request.RequestInfoFactory
 	upgrades *proxy.UpgradeAwareHandler
 	proxy    *httputil.ReverseProxy
 	nsProxy  http.Handler
@@ -141,7 +139,7 @@ func New(o Options) (*Gateway, error) {
 		o.RequestBodyTimeout = DefaultRequestBodyTimeout
 	}
 	g := &Gateway{
-		o: o, infos: newRequestInfoFactory(),
+		o:       o,
 		limiter: newLoginLimits(o.LoginFailureLimit, o.LoginFailureWindow, o.Now),
 		metrics: newMetrics(), hijacked: map[any]func() error{},
 	}

@@ -178,7 +178,7 @@ func (g *Gateway) parseAPI(rec *recorder, r *http.Request, start time.Time) (*ap
 			fmt.Sprintf("the gateway refuses the path %q: it is not in canonical form", r.URL.EscapedPath()), nil)
 		return nil, false
 	}
-	info, err := g.infos.NewRequestInfo(r)
+	info, err := parseRequestInfo(r)
 	if err != nil {
 		rec.verb = "invalid"
 		writeStatus(rec, http.StatusBadRequest, metav1.StatusReasonBadRequest, "the gateway cannot parse the request: "+err.Error(), nil)

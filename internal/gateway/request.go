@@ -4,9 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apiserver/pkg/endpoints/request"
-
 	"github.com/kgate/kgate/internal/policy"
 )
 
@@ -40,16 +37,8 @@ type classified struct {
 	streaming bool
 }
 
-// newRequestInfoFactory returns the API server's own request parser.
-func newRequestInfoFactory() *request.RequestInfoFactory {
-	return &request.RequestInfoFactory{
-		APIPrefixes:          sets.NewString("api", "apis"),
-		GrouplessAPIPrefixes: sets.NewString("api"),
-	}
-}
-
 // classify turns the API server's view of a request into the policy's.
-func classify(info *request.RequestInfo, r *http.Request) classified {
+func classify(info *requestInfo, r *http.Request) classified {
 	if !info.IsResourceRequest {
 		p := info.Path
 		if p == "/api" || p == "/apis" || p == "/version" || strings.HasPrefix(p, "/api/") ||

@@ -14,7 +14,6 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/kgate/kgate/internal/policy"
@@ -51,7 +50,7 @@ var clusterScoped = map[string]bool{
 // asks about; gatewayServes marks a request the gateway answers with its own
 // identity (listing namespaces), where the cluster's answer about the user
 // does not count.
-func reviewDecision(pol *policy.Policy, id policy.Identity, info *request.RequestInfo) (allowed, gatewayServes bool, reason string) {
+func reviewDecision(pol *policy.Policy, id policy.Identity, info *requestInfo) (allowed, gatewayServes bool, reason string) {
 	if info.IsResourceRequest {
 		if clusterScoped[info.APIGroup+"/"+info.Resource] {
 			info.Namespace = ""
@@ -99,12 +98,12 @@ func (g *Gateway) serveReview(w http.ResponseWriter, r *http.Request, pol *polic
 		}
 		// Decided on what the client asked (the API server need not echo it).
 		got.Spec = clean.Spec
-		var info request.RequestInfo
+		var info requestInfo
 		if ra := got.Spec.ResourceAttributes; ra != nil {
-			info = request.RequestInfo{IsResourceRequest: true, Verb: ra.Verb, APIGroup: ra.Group, Resource: ra.Resource,
+			info = requestInfo{IsResourceRequest: true, Verb: ra.Verb, APIGroup: ra.Group, Resource: ra.Resource,
 				Subresource: ra.Subresource, Namespace: ra.Namespace, Name: ra.Name}
 		} else if nra := got.Spec.NonResourceAttributes; nra != nil {
-			info = request.RequestInfo{Path: nra.Path, Verb: nra.Verb}
+			info = requestInfo{Path: nra.Path, Verb: nra.Verb}
 		}
 		allowed, own, reason := reviewDecision(pol, id, &info)
 		switch {
@@ -257,7 +256,7 @@ func filterRules(pol *policy.Policy, id policy.Identity, ns string, st authoriza
 		for _, u := range rule.NonResourceURLs {
 			ok := false
 			for _, v := range rule.Verbs {
-				if allowed, _, _ := reviewDecision(pol, id, &request.RequestInfo{Path: strings.TrimSuffix(u, "*"), Verb: v}); allowed {
+				if allowed, _, _ := reviewDecision(pol, id, &requestInfo{Path: strings.TrimSuffix(u, "*"), Verb: v}); allowed {
 					ok = true
 					if !slices.Contains(verbs, v) {
 						verbs = append(verbs, v)
@@ -283,7 +282,7 @@ func ruleAllowed(pol *policy.Policy, id policy.Identity, ns, group, resource, ve
 	if (group == "" || group == "*") && (res == "*" || sub == "*") {
 		res, sub = "secrets", ""
 	}
-	info := &request.RequestInfo{IsResourceRequest: true, Verb: verb, APIGroup: group, Resource: res, Subresource: sub, Namespace: ns}
+	info := &requestInfo{IsResourceRequest: true, Verb: verb, APIGroup: group, Resource: res, Subresource: sub, Namespace: ns}
 	if res == "namespaces" && verb != policy.VerbList && verb != policy.VerbWatch {
 		info.Name = ns
 		if len(names) == 1 {
