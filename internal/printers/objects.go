@@ -384,19 +384,13 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			} else {
 				members = append(members, m)
 			}
-			s.space()
-			if s.i >= len(s.b) {
-				return dst, errSyntax
+			done, err := s.sep('}')
+			if err != nil {
+				return dst, err
 			}
-			if s.b[s.i] == ',' {
-				s.i++
-				continue
+			if done {
+				break
 			}
-			if s.b[s.i] != '}' {
-				return dst, errSyntax
-			}
-			s.i++
-			break
 		}
 	}
 	if f&omitManaged != 0 && f&inMetadata != 0 {
@@ -469,18 +463,13 @@ func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
 		if dst, err = s.value(dst, childDepth(depth), 0); err != nil {
 			return dst, err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return dst, errSyntax
+		done, err := s.sep(']')
+		if err != nil {
+			return dst, err
 		}
-		if s.b[s.i] == ',' {
-			s.i++
+		if !done {
 			continue
 		}
-		if s.b[s.i] != ']' {
-			return dst, errSyntax
-		}
-		s.i++
 		dst = newline(dst, depth)
 		return append(dst, ']'), nil
 	}
@@ -701,6 +690,15 @@ func (s *scanner) members(fn func(k string, v []byte) error) error {
 // come) or closer, which ends the object or array (done) and must end the
 // input too.
 func (s *scanner) next(closer byte) (done bool, err error) {
+	if done, err = s.sep(closer); done && err == nil {
+		err = s.end()
+	}
+	return done, err
+}
+
+// sep moves past a comma (more to come) or closer (done) after a member or
+// an element; anything else is a syntax error.
+func (s *scanner) sep(closer byte) (done bool, err error) {
 	s.space()
 	if s.i >= len(s.b) {
 		return false, errSyntax
@@ -711,7 +709,7 @@ func (s *scanner) next(closer byte) (done bool, err error) {
 		return false, nil
 	case closer:
 		s.i++
-		return true, s.end()
+		return true, nil
 	}
 	return false, errSyntax
 }
