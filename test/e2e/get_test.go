@@ -74,10 +74,11 @@ func TestGetTableMatchesKubectl(t *testing.T) {
 	}
 }
 
-var ageRE = regexp.MustCompile(`^(\d+y)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$`)
+var ageRE = regexp.MustCompile(`^\(?(\d+y)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$`)
 
-// isAge recognises kubectl's short durations: 33s, 5m12s, 3h, 2d4h.
-func isAge(s string) bool { return s != "" && ageRE.MatchString(s) }
+// isAge recognises kubectl's short durations: 33s, 5m12s, 3h, 2d4h, and the
+// last restart's age in RESTARTS ("1 (3m36s ago)" splits into "(3m36s").
+func isAge(s string) bool { return strings.TrimPrefix(s, "(") != "" && ageRE.MatchString(s) }
 
 func sortRows(rows [][]string) {
 	sort.Slice(rows, func(i, j int) bool { return strings.Join(rows[i], " ") < strings.Join(rows[j], " ") })
