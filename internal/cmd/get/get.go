@@ -52,6 +52,11 @@ type Options struct {
 	SortBy         string
 	IgnoreNotFound bool
 	ChunkSize      int64
+	// ChunkSizeSet is whether --chunk-size was given. Without it, lists whose
+	// items carry no whole object (tables without --sort-by on the object,
+	// -o name) come in one response: measured on kube-apiserver 1.36, each
+	// page costs a round trip of its own, and such items are small.
+	ChunkSizeSet bool
 }
 
 // NewCmdGet returns `kgate get`; runF replaces the run step in tests.
@@ -99,6 +104,7 @@ storageclasses, customresourcedefinitions, ...) are for super admins.`,
   kgate get pods -w`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
+			opts.ChunkSizeSet = cmd.Flags().Changed("chunk-size")
 			if opts.WatchOnly {
 				opts.Watch = true
 			}
@@ -120,7 +126,7 @@ storageclasses, customresourcedefinitions, ...) are for super admins.`,
 	fl.StringSliceVarP(&opts.LabelColumns, "label-columns", "L", nil, "Show these labels as columns of their own (-L app,tier or -L app -L tier)")
 	fl.StringVar(&opts.SortBy, "sort-by", "", "Sort by this JSONPath of the objects (e.g. .metadata.name, {.status.startTime})")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat named objects that do not exist as no error")
-	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists in chunks of this size (0 disables chunking)")
+	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists of whole objects (-o json, yaml, custom-columns) in chunks of this size; when given, tables and -o name too (0 disables chunking)")
 	completion.Objects(cmd, f, policy.VerbList, nil)
 	completion.NoFiles(cmd, "selector", "field-selector")
 	return cmd
@@ -240,6 +246,9 @@ func getTables(ctx context.Context, opts *Options, client *kube.Client, targets 
 		if len(t.Names) == 0 {
 			tlo := lo
 			tlo.Include = tableInclude(opts, t, scopes[i])
+			if tlo.Include != kube.IncludeObject {
+				tlo.ChunkSize = smallItemsChunk(opts)
+			}
 			tb, err := listTable(ctx, client, t.Resource, scopes[i], tlo)
 			if err != nil {
 				return err
@@ -399,6 +408,7 @@ func noResources(targets []kube.Target, ns string, all bool) string {
 func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets []kube.Target, scopes []enforce.Scope, ns string, lo kube.ListOptions, output string, p cliprinters.ResourcePrinter) error {
 	_, isName := p.(*cliprinters.NamePrinter)
 	if isName && !opts.Watch && !opts.WatchOnly && !hasNames(targets) && opts.SortBy == "" {
+		lo.ChunkSize = smallItemsChunk(opts)
 		return getNames(ctx, opts, client, targets, scopes, lo)
 	}
 	op, isObjects := printers.NewObjects(opts.IO.Out, output)
@@ -636,6 +646,18 @@ func watchObjects(ctx context.Context, opts *Options, client *kube.Client, t kub
 			}
 		}
 	}
+}
+
+// smallItemsChunk is the page size of a list whose items are small (table
+// rows without their object, metadata for -o name): one response unless
+// --chunk-size was given. At 10,000 running pods on kube-apiserver 1.36 a
+// table took 183 ms in one response against 1,157 ms in pages of 500
+// (make bench -scenarios pages, README "Pages").
+func smallItemsChunk(opts *Options) int64 {
+	if opts.ChunkSizeSet {
+		return opts.ChunkSize
+	}
+	return 0
 }
 
 // getNames prints TYPE/NAME lines from metadata-only lists: -o name for

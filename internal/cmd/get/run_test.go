@@ -194,3 +194,51 @@ func TestGetDeniedMakesNoRequest(t *testing.T) {
 		t.Errorf("denied: %v after %d requests", err, n.Load())
 	}
 }
+
+// TestGetPageSizes: tables whose rows carry no whole object and -o name come
+// in one response unless --chunk-size is given; whole objects (-o json,
+// --sort-by on the object) come in pages of --chunk-size.
+func TestGetPageSizes(t *testing.T) {
+	var n atomic.Int32
+	inner := cluster(t, &n)
+	var limits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limits = append(limits, r.URL.Query().Get("limit"))
+		inner.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		output, sortBy string
+		set            bool
+		want           string
+	}{
+		{"", "", false, ""},
+		{"", "", true, "500"},
+		{"wide", "", false, ""},
+		{"", ".metadata.name", false, ""},
+		{"", ".spec.nodeName", false, "500"},
+		{"name", "", false, ""},
+		{"name", "", true, "500"},
+		{"json", "", false, "500"},
+	} {
+		limits = nil
+		io, _, _, _ := iostreams.Test()
+		opts := &Options{
+			IO:           io,
+			KubeClient:   func() (*kube.Client, error) { return kube.NewClient(&rest.Config{Host: srv.URL}) },
+			Namespace:    func() (string, bool, error) { return "shop", false, nil },
+			Output:       func() (string, error) { return c.output, nil },
+			Access:       &enforce.Access{Check: func(ctx context.Context, _ policy.Request, _ ...string) (context.Context, error) { return ctx, nil }},
+			Args:         []string{"pods"},
+			SortBy:       c.sortBy,
+			ChunkSize:    500,
+			ChunkSizeSet: c.set,
+		}
+		if err := getRun(context.Background(), opts); err != nil {
+			t.Fatalf("-o %q --sort-by %q: %v", c.output, c.sortBy, err)
+		}
+		if len(limits) != 1 || limits[0] != c.want {
+			t.Errorf("-o %q --sort-by %q, --chunk-size given %v: limits %q, want one request with limit %q", c.output, c.sortBy, c.set, limits, c.want)
+		}
+	}
+}
