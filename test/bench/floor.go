@@ -59,7 +59,14 @@ func floorReport(kgate, kubectl string, runs int, all map[string]map[string]resu
 	// up to this size.
 	cgMax, _ := strconv.Atoi(envOr("BENCH_CALLGRIND_MAX_PODS", "2000"))
 	var rows []*floorRow
-	add := func(r *floorRow) { rows = append(rows, r) }
+	// BENCH_FLOOR_WORK, a regular expression, keeps only the rows whose work
+	// it matches ("^get pods [0-9]+$": the tables alone).
+	only := regexp.MustCompile(envOr("BENCH_FLOOR_WORK", ""))
+	add := func(r *floorRow) {
+		if only.MatchString(r.work) {
+			rows = append(rows, r)
+		}
+	}
 	for _, s := range sizes {
 		ns := "bench-" + s
 		n, _ := strconv.Atoi(s)
