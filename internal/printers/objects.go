@@ -59,6 +59,7 @@ type Objects struct {
 	inList  bool
 	items   int
 	scratch []byte
+	scan    scanner
 }
 
 // NewObjects returns a printer of format "json" or "yaml" writing to w;
@@ -185,7 +186,9 @@ func (p *Objects) value(raw []byte, apiVersion, kind string, depth int) error {
 // decoded value (sorted keys, escaping, numbers), indented from depth
 // (-1: compact). apiVersion and kind are added at the top when missing.
 func (p *Objects) appendJSON(dst, raw []byte, apiVersion, kind string, depth int) ([]byte, error) {
-	s := scanner{b: raw}
+	// One scanner for every object printed: its scratch buffers are kept.
+	s := &p.scan
+	s.b, s.i, s.level = raw, 0, 0
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '{' && (kind != "" || p.OmitManagedFields) {
 		var extra []member
@@ -224,16 +227,22 @@ func quote(s string) []byte {
 	return appendString(nil, s)
 }
 
-// member is one key of an object with its value's bytes as found.
+// member is one key of an object with its value, encoded: given (val, the
+// extra members), or at buf[off:end] of the scanner's scratch for its level.
 type member struct {
-	key string
-	val []byte // extra members: already encoded
-	raw bool   // val is a span of the input to be re-encoded
+	key      string
+	val      []byte
+	off, end int
 }
 
 type scanner struct {
 	b []byte
 	i int
+	// level is how many objects deep the scanner is; scratch and mems
+	// are each level's buffers, kept from one object to the next.
+	level   int
+	scratch [][]byte
+	mems    [][]member
 }
 
 var errSyntax = errors.New("printers: malformed JSON from the server")
@@ -307,32 +316,45 @@ func (s *scanner) skip() ([]byte, error) {
 	for s.i < len(s.b) {
 		switch c := s.b[s.i]; c {
 		case '"':
+			// Most of the bytes passed over are in strings: find the closing
+			// quote with IndexByte, not byte by byte.
 			s.i++
-			for s.i < len(s.b) && s.b[s.i] != '"' {
-				if s.b[s.i] == '\\' {
-					s.i++
+			for {
+				j := bytes.IndexByte(s.b[s.i:], '"')
+				if j < 0 {
+					return nil, errSyntax
+				}
+				s.i += j
+				escapes := 0
+				for k := s.i - 1; s.b[k] == '\\'; k-- {
+					escapes++
+				}
+				if escapes%2 == 0 {
+					break
 				}
 				s.i++
 			}
-			if s.i >= len(s.b) {
-				return nil, errSyntax
+			s.i++
+			if depth == 0 && s.b[start] == '"' {
+				return s.b[start:s.i], nil
 			}
+			continue
 		case '{', '[':
 			depth++
 		case '}', ']':
 			if depth == 0 {
 				return s.b[start:s.i], nil
 			}
-			depth--
+			if depth--; depth == 0 {
+				s.i++
+				return s.b[start:s.i], nil
+			}
 		case ',', ' ', '\t', '\n', '\r':
 			if depth == 0 {
 				return s.b[start:s.i], nil
 			}
 		}
 		s.i++
-		if depth == 0 && s.i > start && (s.b[start] == '"' || s.b[start] == '{' || s.b[start] == '[') {
-			return s.b[start:s.i], nil
-		}
 	}
 	if depth != 0 || s.i == start {
 		return nil, errSyntax
@@ -342,7 +364,23 @@ func (s *scanner) skip() ([]byte, error) {
 
 func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte, error) {
 	s.i++ // {
-	members := make([]member, 0, 16)
+	// Each member's value is encoded once, as it is read, into this
+	// nesting level's scratch buffer; the members are then written in key
+	// order from there. (Finding each value's span first and encoding it
+	// afterwards scanned a value once for every object it is nested in:
+	// managedFields is eight deep.)
+	lvl := s.level
+	for len(s.scratch) <= lvl {
+		s.scratch = append(s.scratch, nil)
+		s.mems = append(s.mems, nil)
+	}
+	buf := s.scratch[lvl][:0]
+	members := append(s.mems[lvl][:0], extra...)
+	s.level++
+	defer func() {
+		s.level--
+		s.scratch[lvl], s.mems[lvl] = buf, members[:0]
+	}()
 	seen := func(k string) int {
 		for i := range members {
 			if members[i].key == k {
@@ -350,9 +388,6 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			}
 		}
 		return -1
-	}
-	for _, m := range extra {
-		members = append(members, m)
 	}
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -372,11 +407,31 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 				return dst, errSyntax
 			}
 			s.i++
-			v, err := s.skip()
-			if err != nil {
+			if f&omitManaged != 0 && f&inMetadata != 0 && k == "managedFields" {
+				// Left out of the output: passed over, not encoded.
+				if _, err := s.skip(); err != nil {
+					return dst, err
+				}
+				if j := seen(k); j >= 0 {
+					members = slices.Delete(members, j, j+1)
+				}
+				if done, err := s.sep('}'); err != nil || done {
+					if err != nil {
+						return dst, err
+					}
+					break
+				}
+				continue
+			}
+			var cf flags
+			if f&topLevel != 0 && k == "metadata" {
+				cf = f&omitManaged | inMetadata
+			}
+			off := len(buf)
+			if buf, err = s.value(buf, childDepth(depth), cf); err != nil {
 				return dst, err
 			}
-			m := member{key: k, val: v, raw: true}
+			m := member{key: k, off: off, end: len(buf)}
 			// A decoded map keeps the last of duplicate keys; an item's own
 			// apiVersion and kind win over the list's.
 			if j := seen(k); j >= 0 {
@@ -393,46 +448,27 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			}
 		}
 	}
-	if f&omitManaged != 0 && f&inMetadata != 0 {
-		if j := seen("managedFields"); j >= 0 {
-			members = slices.Delete(members, j, j+1)
-		}
-	}
 	if len(members) == 0 {
 		return append(dst, "{}"...), nil
 	}
-	slices.SortFunc(members, func(a, b member) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	dst = append(dst, '{')
 	for n, m := range members {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		dst = newline(dst, depth+1)
+		if depth >= 0 {
+			dst = newline(dst, depth+1)
+		}
 		dst = appendString(dst, m.key)
 		dst = append(dst, ':')
 		if depth >= 0 {
 			dst = append(dst, ' ')
 		}
-		if !m.raw {
+		if m.val != nil {
 			dst = append(dst, m.val...)
-			continue
-		}
-		var cf flags
-		if f&topLevel != 0 && m.key == "metadata" {
-			cf = f&omitManaged | inMetadata
-		}
-		sub := scanner{b: m.val}
-		var err error
-		if dst, err = sub.value(dst, childDepth(depth), cf); err != nil {
-			return dst, err
+		} else {
+			dst = append(dst, buf[m.off:m.end]...)
 		}
 	}
 	dst = newline(dst, depth)
@@ -458,7 +494,9 @@ func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		dst = newline(dst, depth+1)
+		if depth >= 0 {
+			dst = newline(dst, depth+1)
+		}
 		var err error
 		if dst, err = s.value(dst, childDepth(depth), 0); err != nil {
 			return dst, err
@@ -479,12 +517,13 @@ func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
 func (s *scanner) str() (string, error) {
 	start := s.i
 	s.i++
-	plain := true
+	plain, ascii := true, true
 	for s.i < len(s.b) {
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
-			if plain {
+			// Invalid UTF-8 decodes to U+FFFD, as kubectl's decoder reads it.
+			if plain && (ascii || utf8.Valid(s.b[start+1:s.i-1])) {
 				return string(s.b[start+1 : s.i-1]), nil
 			}
 			var v string
@@ -498,6 +537,9 @@ func (s *scanner) str() (string, error) {
 		case c < 0x20:
 			return "", errSyntax
 		default:
+			if c >= utf8.RuneSelf {
+				ascii = false
+			}
 			s.i++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,4 +142,46 @@ func BenchmarkObjectsJSON(b *testing.B) {
 		}
 		_ = p.EndList()
 	}
+}
+
+var digitKey = regexp.MustCompile(`"[0-9][^"]*"\s*:`)
+
+// FuzzObjectsMatchKubectl: any object the API server could send prints as
+// kubectl prints it, as JSON and as YAML, or fails where kubectl fails.
+func FuzzObjectsMatchKubectl(f *testing.F) {
+	for _, it := range items {
+		f.Add(it)
+	}
+	f.Add(`{"metadata":{"name":"d","a":{"b":{"c":{"d":{"e":{"f":[{"g":{"h":1}}]}}}},"b":{"a":2,"a":3}}},"spec":{"z":{"y":{},"x":[]},"a":"\u003c"}}`)
+	f.Fuzz(func(t *testing.T, it string) {
+		u := unstructured.Unstructured{}
+		if !strings.HasPrefix(strings.TrimSpace(it), "{") || u.UnmarshalJSON([]byte(withKind(it))) != nil {
+			return
+		}
+		formats := []string{"json", "yaml"}
+		if digitKey.MatchString(it) {
+			// yaml.v2 orders keys that start with digits by a comparison that
+			// is not transitive ("007" < "00A" < "1" < "007"), so kubectl's
+			// own YAML order for them follows Go's random map order.
+			formats = formats[:1]
+		}
+		for _, format := range formats {
+			var want bytes.Buffer
+			var kp cliprinters.ResourcePrinter = &cliprinters.JSONPrinter{}
+			if format == "yaml" {
+				kp = &cliprinters.YAMLPrinter{}
+			}
+			kerr := (&cliprinters.OmitManagedFieldsPrinter{Delegate: kp}).PrintObj(&u, &want)
+			var out bytes.Buffer
+			p, _ := NewObjects(&out, format)
+			p.OmitManagedFields = true
+			err := p.Object([]byte(withKind(it)), "", "")
+			if (err != nil) != (kerr != nil) {
+				t.Fatalf("%s of %s: error %v, kubectl's %v", format, it, err, kerr)
+			}
+			if err == nil && out.String() != want.String() {
+				t.Errorf("%s of %s:\ngot\n%s\nkubectl\n%s", format, it, out.String(), want.String())
+			}
+		}
+	})
 }
