@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"sigs.k8s.io/yaml"
 )
@@ -288,7 +289,7 @@ func (s *scanner) value(dst []byte, depth int, f flags) ([]byte, error) {
 	case c == '[':
 		return s.array(dst, depth)
 	case c == '"':
-		str, err := s.str()
+		str, err := s.strView()
 		if err != nil {
 			return dst, err
 		}
@@ -343,6 +344,9 @@ func (s *scanner) skip() ([]byte, error) {
 			depth++
 		case '}', ']':
 			if depth == 0 {
+				if s.i == start {
+					return nil, errSyntax // no value: "[1,]"
+				}
 				return s.b[start:s.i], nil
 			}
 			if depth--; depth == 0 {
@@ -351,6 +355,9 @@ func (s *scanner) skip() ([]byte, error) {
 			}
 		case ',', ' ', '\t', '\n', '\r':
 			if depth == 0 {
+				if s.i == start {
+					return nil, errSyntax // no value: "[1,,2]"
+				}
 				return s.b[start:s.i], nil
 			}
 		}
@@ -379,6 +386,8 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 	s.level++
 	defer func() {
 		s.level--
+		// Keys may be views of this input: keep none past the object.
+		clear(members)
 		s.scratch[lvl], s.mems[lvl] = buf, members[:0]
 	}()
 	seen := func(k string) int {
@@ -398,7 +407,7 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			if s.i >= len(s.b) || s.b[s.i] != '"' {
 				return dst, errSyntax
 			}
-			k, err := s.str()
+			k, err := s.strView()
 			if err != nil {
 				return dst, err
 			}
@@ -515,6 +524,41 @@ func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
 
 // str reads a JSON string and returns its value.
 func (s *scanner) str() (string, error) {
+	raw, plain, err := s.strSpan()
+	if err != nil || !plain {
+		return unquote(raw, err)
+	}
+	return string(raw), nil
+}
+
+// strView is str for a value used only while the input is: a string with
+// nothing to decode is a view of the input's bytes, not a copy (the
+// response body is never written to).
+func (s *scanner) strView() (string, error) {
+	raw, plain, err := s.strSpan()
+	if err != nil || !plain {
+		return unquote(raw, err)
+	}
+	return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+}
+
+// unquote decodes a string with escapes (or invalid UTF-8, which decodes
+// to U+FFFD as kubectl's decoder reads it); quoted is its span, quotes
+// included.
+func unquote(quoted []byte, err error) (string, error) {
+	if err != nil {
+		return "", err
+	}
+	var v string
+	if err := json.Unmarshal(quoted, &v); err != nil {
+		return "", errSyntax
+	}
+	return v, nil
+}
+
+// strSpan reads a JSON string. plain: it needs no decoding, and raw is
+// its contents; otherwise raw is the whole string, quotes included.
+func (s *scanner) strSpan() (raw []byte, plain bool, err error) {
 	start := s.i
 	s.i++
 	plain, ascii := true, true
@@ -522,20 +566,15 @@ func (s *scanner) str() (string, error) {
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
-			// Invalid UTF-8 decodes to U+FFFD, as kubectl's decoder reads it.
 			if plain && (ascii || utf8.Valid(s.b[start+1:s.i-1])) {
-				return string(s.b[start+1 : s.i-1]), nil
+				return s.b[start+1 : s.i-1], true, nil
 			}
-			var v string
-			if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
-				return "", errSyntax
-			}
-			return v, nil
+			return s.b[start:s.i], false, nil
 		case c == '\\':
 			plain = false
 			s.i += 2
 		case c < 0x20:
-			return "", errSyntax
+			return nil, false, errSyntax
 		default:
 			if c >= utf8.RuneSelf {
 				ascii = false
@@ -543,7 +582,7 @@ func (s *scanner) str() (string, error) {
 			s.i++
 		}
 	}
-	return "", errSyntax
+	return nil, false, errSyntax
 }
 
 // number writes a number as a decoded unstructured object holds it: an
@@ -653,7 +692,18 @@ func (l *ListPage) ItemKind() string {
 func SplitList(body []byte) (*ListPage, error) {
 	l := &ListPage{}
 	s := scanner{b: body}
-	err := s.members(func(k string, v []byte) error {
+	err := s.eachMember(func(k string) error {
+		if k == "items" {
+			// Walked once, item by item, not passed over first.
+			return s.elements(func(item []byte) error {
+				l.Items = append(l.Items, item)
+				return nil
+			})
+		}
+		v, err := s.skip()
+		if err != nil {
+			return err
+		}
 		switch k {
 		case "apiVersion", "kind":
 			var str string
@@ -674,12 +724,6 @@ func SplitList(body []byte) (*ListPage, error) {
 				return errSyntax
 			}
 			l.Continue, l.ResourceVersion = m.Continue, m.ResourceVersion
-		case "items":
-			is := scanner{b: v}
-			return is.elements(func(item []byte) error {
-				l.Items = append(l.Items, item)
-				return nil
-			})
 		}
 		return nil
 	})
@@ -691,6 +735,18 @@ func SplitList(body []byte) (*ListPage, error) {
 
 // members calls fn with each key of the object at s and its value's span.
 func (s *scanner) members(fn func(k string, v []byte) error) error {
+	return s.eachMember(func(k string) error {
+		v, err := s.skip()
+		if err != nil {
+			return err
+		}
+		return fn(k, v)
+	})
+}
+
+// eachMember calls read with each key of the object at s, the scanner at
+// the key's value; read moves past the value.
+func (s *scanner) eachMember(read func(k string) error) error {
 	s.space()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return errSyntax
@@ -715,11 +771,7 @@ func (s *scanner) members(fn func(k string, v []byte) error) error {
 			return errSyntax
 		}
 		s.i++
-		v, err := s.skip()
-		if err != nil {
-			return err
-		}
-		if err := fn(k, v); err != nil {
+		if err := read(k); err != nil {
 			return err
 		}
 		if done, err := s.next('}'); done || err != nil {
@@ -756,10 +808,12 @@ func (s *scanner) sep(closer byte) (done bool, err error) {
 	return false, errSyntax
 }
 
-// elements calls fn with the span of each element of the array at s.
+// elements calls fn with the span of each element of the array (or null)
+// at s, and moves past it.
 func (s *scanner) elements(fn func(v []byte) error) error {
 	s.space()
-	if s.i < len(s.b) && s.b[s.i] == 'n' && bytes.Equal(s.b[s.i:], []byte("null")) {
+	if s.i+4 <= len(s.b) && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
 		return nil
 	}
 	if s.i >= len(s.b) || s.b[s.i] != '[' {
@@ -769,7 +823,7 @@ func (s *scanner) elements(fn func(v []byte) error) error {
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
 		s.i++
-		return s.end()
+		return nil
 	}
 	for {
 		v, err := s.skip()
@@ -779,7 +833,7 @@ func (s *scanner) elements(fn func(v []byte) error) error {
 		if err := fn(v); err != nil {
 			return err
 		}
-		if done, err := s.next(']'); done || err != nil {
+		if done, err := s.sep(']'); done || err != nil {
 			return err
 		}
 	}

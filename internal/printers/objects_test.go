@@ -185,3 +185,26 @@ func FuzzObjectsMatchKubectl(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitList(t *testing.T) {
+	l, err := SplitList([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"c"},"items":[{"a":1}, {"b":[2,{"c":"]"}]} ]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Kind != "PodList" || l.APIVersion != "v1" || l.ResourceVersion != "7" || l.Continue != "c" || l.ItemKind() != "Pod" {
+		t.Errorf("envelope %+v", l)
+	}
+	if len(l.Items) != 2 || string(l.Items[0]) != `{"a":1}` || string(l.Items[1]) != `{"b":[2,{"c":"]"}]}` {
+		t.Errorf("items %q", l.Items)
+	}
+	for _, ok := range []string{`{"items":null}`, `{"items":[]}`, `{}`, `{"kind":"List","items":[ ]}`} {
+		if l, err := SplitList([]byte(ok)); err != nil || len(l.Items) != 0 {
+			t.Errorf("%s: %v %v", ok, l, err)
+		}
+	}
+	for _, bad := range []string{`{"items":[{},]}`, `{"items":[1 2]}`, `{"items":[{}]`, `{"items":[{}]} x`, `{"items":{}}`, `{"items":nul}`, `[]`, `{"items":[{"a":"x}]}`} {
+		if _, err := SplitList([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
