@@ -277,8 +277,11 @@ wait_up() { # INSTANCE
   port="$(first_port "$1")"
   for ((i = 0; i < 500; i++)); do
     port_open "$port" && return 0
-    pid="$(pid_of "$1")"
-    if [[ -z "$pid" ]]; then
+    # The pid launch recorded, alive: right after the fork its command line
+    # is still this script's, so pid_of (which checks it is slapd's) could
+    # take a slapd that has not started yet for one that has exited.
+    pid="$(<"$STATE/$1/slapd.pid")"
+    if ! kill -0 "$pid" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
       tail -20 "$STATE/$1/slapd.log" >&2 || true
       die "slapd ($1) exited at start; log: $STATE/$1/slapd.log"
     fi
