@@ -421,32 +421,23 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 				if _, err := s.skip(); err != nil {
 					return dst, err
 				}
-				if j := seen(k); j >= 0 {
-					members = slices.Delete(members, j, j+1)
-				}
-				if done, err := s.sep('}'); err != nil || done {
-					if err != nil {
-						return dst, err
-					}
-					break
-				}
-				continue
-			}
-			var cf flags
-			if f&topLevel != 0 && k == "metadata" {
-				cf = f&omitManaged | inMetadata
-			}
-			off := len(buf)
-			if buf, err = s.value(buf, childDepth(depth), cf); err != nil {
-				return dst, err
-			}
-			m := member{key: k, off: off, end: len(buf)}
-			// A decoded map keeps the last of duplicate keys; an item's own
-			// apiVersion and kind win over the list's.
-			if j := seen(k); j >= 0 {
-				members[j] = m
 			} else {
-				members = append(members, m)
+				var cf flags
+				if f&topLevel != 0 && k == "metadata" {
+					cf = f&omitManaged | inMetadata
+				}
+				off := len(buf)
+				if buf, err = s.value(buf, childDepth(depth), cf); err != nil {
+					return dst, err
+				}
+				m := member{key: k, off: off, end: len(buf)}
+				// A decoded map keeps the last of duplicate keys; an item's own
+				// apiVersion and kind win over the list's.
+				if j := seen(k); j >= 0 {
+					members[j] = m
+				} else {
+					members = append(members, m)
+				}
 			}
 			done, err := s.sep('}')
 			if err != nil {

@@ -125,12 +125,9 @@ func formatLabels(l map[string]string) string {
 // Print writes header (unless nil) and rows as a borderless, left-aligned
 // table with three spaces between columns, the shape of kubectl's tables:
 // each column as wide as its widest cell (display width), no padding after
-// the last, no trailing spaces.
-//
-// This once went through tablewriter, which spent 60% of `get pods`'s
-// instructions at 10,000 rows (its per-cell contexts, formatting and width
-// normalisation) for a layout that needs one pass for the widths and one to
-// write.
+// the last, no trailing spaces. One pass measures the columns and one
+// writes the lines (tablewriter, which this replaced, spent 60% of `get
+// pods`'s instructions at 10,000 rows).
 func Print(w io.Writer, header Row, rows []Row) error {
 	return (&Aligned{W: w}).Print(header, rows)
 }

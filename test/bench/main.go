@@ -218,14 +218,17 @@ func dumpedInstructions(pid int, out string) string {
 		if err != nil {
 			continue
 		}
-		if m := regexp.MustCompile(`(?m)^totals: (\d+)`).FindSubmatch(b); m != nil {
-			return collected("Collected : " + string(m[1]))
+		if m := totalsLine.FindSubmatch(b); m != nil {
+			return thousands(string(m[1]))
 		}
 	}
 	return "?"
 }
 
-var collectedLine = regexp.MustCompile(`Collected : (\d+)`)
+var (
+	collectedLine = regexp.MustCompile(`Collected : (\d+)`)
+	totalsLine    = regexp.MustCompile(`(?m)^totals: (\d+)`)
+)
 
 // collected is callgrind's instruction count in its stderr, with thousands separated.
 func collected(stderr string) string {
@@ -233,7 +236,11 @@ func collected(stderr string) string {
 	if m == nil {
 		return "?"
 	}
-	n := m[1]
+	return thousands(m[1])
+}
+
+// thousands is the decimal n with its thousands separated: 1,234,567.
+func thousands(n string) string {
 	var b strings.Builder
 	for i, c := range n {
 		if i > 0 && (len(n)-i)%3 == 0 {
