@@ -3,6 +3,7 @@ package printers
 import (
 	"fmt"
 	"io"
+	"os"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,29 @@ func BenchmarkPrint2000(b *testing.B) {
 	for b.Loop() {
 		h, rows := TableRows(t, TableOptions{}, nil, nil)
 		if err := Print(io.Discard, h, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkObjectsYAML is the client-side cost of `kgate get pods -o yaml`
+// for 200 running pods (the bench cluster's pod, managedFields and all).
+func BenchmarkObjectsYAML(b *testing.B) {
+	pod, err := os.ReadFile("testdata/pod.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, _ := NewObjects(io.Discard, "yaml")
+		p.OmitManagedFields = true
+		p.BeginList()
+		for range 200 {
+			if err := p.Item(pod, "v1", "Pod"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := p.EndList(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -61,6 +61,8 @@ type Objects struct {
 	items   int
 	scratch []byte
 	scan    scanner
+	yamlw   yamlWriter
+	yamlOut []byte
 }
 
 // NewObjects returns a printer of format "json" or "yaml" writing to w;
@@ -152,21 +154,22 @@ func (p *Objects) separate() {
 // list item).
 func (p *Objects) value(raw []byte, apiVersion, kind string, depth int) error {
 	if p.yaml {
+		j, err := p.appendJSON(p.scratch[:0], raw, apiVersion, kind, -1)
+		p.scratch = j
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if p.yamlOut, ok = p.yamlw.render(p.yamlOut[:0], j, depth > 0); ok {
+			p.w.Write(p.yamlOut)
+			return nil
+		}
 		// sigs.k8s.io/yaml's rendering of the item alone, as a sequence of
 		// one, has the columns it has inside the list's items (so long
 		// strings fold alike); top-level objects are rendered as they are.
-		j := p.scratch[:0]
 		if depth > 0 {
-			j = append(j, '[')
+			j = append(append([]byte{'['}, j...), ']')
 		}
-		var err error
-		if j, err = p.appendJSON(j, raw, apiVersion, kind, -1); err != nil {
-			return err
-		}
-		if depth > 0 {
-			j = append(j, ']')
-		}
-		p.scratch = j
 		y, err := yaml.JSONToYAML(j)
 		if err != nil {
 			return err
