@@ -2,6 +2,7 @@ package printers
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,14 +16,14 @@ import (
 // spaces of indentation, sequences in a mapping not indented, and each
 // scalar in the style yaml.v2 picks for it.
 //
-// It renders what Kubernetes objects are mostly made of: ASCII keys and
-// strings that print plain or in double quotes on one line, numbers, bools
-// and nulls. Anything else (a line break, a character that calls for single
-// quotes or escapes, a long line yaml.v2 would fold, a key it would write as
-// a complex key, an ordering it cannot be sure of) makes render report false,
-// and the caller renders that object with sigs.k8s.io/yaml itself. So the
-// output is always yaml.v2's; the writer only skips its decoding into maps
-// and its reflection, which were nine tenths of -o yaml's time.
+// It renders what Kubernetes objects are made of: printable ASCII keys and
+// strings, in each of the styles yaml.v2 picks for them (plain, single- and
+// double-quoted, literal blocks, folded where yaml.v2 folds), numbers, bools
+// and nulls. Anything else (other characters, escapes, a key yaml.v2 would
+// write as a complex key, a key order it cannot be sure of) makes render
+// report false, and the caller renders that object with sigs.k8s.io/yaml
+// itself. So the output is always yaml.v2's; the writer only skips its
+// decoding into maps and its reflection, nine tenths of -o yaml's time.
 type yamlWriter struct {
 	j     []byte
 	i     int
@@ -157,22 +158,64 @@ func (y *yamlWriter) parse() (int32, bool) {
 	return idx, true
 }
 
-// str reads a string without escapes (every escape encoding/json writes
-// stands for a character the writer leaves to yaml.v2), as a view of j.
+// str reads a string: a view of j when it has no escapes, else decoded.
+// Escapes that stand for anything but printable ASCII or a line break make
+// it report false: the writer leaves those strings to yaml.v2.
 func (y *yamlWriter) str() (string, bool) {
 	if y.i >= len(y.j) || y.j[y.i] != '"' {
 		return "", false
 	}
 	rest := y.j[y.i+1:]
 	end := bytes.IndexByte(rest, '"')
-	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+	if end < 0 {
 		return "", false
 	}
-	y.i += end + 2
-	if end == 0 {
-		return "", true
+	if bytes.IndexByte(rest[:end], '\\') < 0 {
+		y.i += end + 2
+		if end == 0 {
+			return "", true
+		}
+		return unsafe.String(&rest[0], end), true
 	}
-	return unsafe.String(&rest[0], end), true
+	var b []byte
+	for i := 0; ; {
+		if i >= len(rest) {
+			return "", false
+		}
+		c := rest[i]
+		switch {
+		case c == '"':
+			y.i += i + 2
+			return string(b), true
+		case c != '\\':
+			b = append(b, c)
+			i++
+			continue
+		}
+		if i+1 >= len(rest) {
+			return "", false
+		}
+		switch rest[i+1] {
+		case '"', '\\', '/':
+			b = append(b, rest[i+1])
+			i += 2
+		case 'n':
+			b = append(b, '\n')
+			i += 2
+		case 'u':
+			if i+6 > len(rest) {
+				return "", false
+			}
+			v, err := strconv.ParseUint(string(rest[i+2:i+6]), 16, 16)
+			if err != nil || v < 0x20 || v > 0x7e {
+				return "", false
+			}
+			b = append(b, byte(v))
+			i += 6
+		default:
+			return "", false // \b \f \r \t: control characters
+		}
+	}
 }
 
 func (y *yamlWriter) col() int { return len(y.out) - y.line }
@@ -199,8 +242,8 @@ func (y *yamlWriter) mapping(n int32, indent int, inline bool) bool {
 		if i > 0 || !inline {
 			y.indent(indent)
 		}
-		if key := y.nodes[k].key; len(key) > 128 || !y.scalar(key) {
-			return false // yaml.v2 writes a key over 128 bytes as "? key"
+		if !y.scalar(y.nodes[k].key, true, indent) {
+			return false
 		}
 		y.out = append(y.out, ':')
 		if !y.value(k, indent, false) {
@@ -254,8 +297,11 @@ func (y *yamlWriter) value(k int32, indent int, inSeq bool) bool {
 	y.out = append(y.out, sep...)
 	switch c.kind {
 	case '"':
-		if !y.scalar(c.text) {
+		if !y.scalar(c.text, false, indent+2) {
 			return false
+		}
+		if len(c.text) > 0 && c.text[len(c.text)-1] == '\n' {
+			return true // a literal block ends its own line
 		}
 	case '0':
 		var ok bool
@@ -273,102 +319,179 @@ func (y *yamlWriter) value(k int32, indent int, inSeq bool) bool {
 	return true
 }
 
-// scalar writes string s as yaml.v2 would at this column: plain, or in
-// double quotes when plain it would read back as something else (a number,
-// a bool, null, a timestamp). false: s needs a style the writer leaves to
-// yaml.v2.
-func (y *yamlWriter) scalar(s string) bool {
-	switch yamlStringStyle(s, y.col()) {
-	case yamlPlain:
-		y.out = append(y.out, s...)
-	case yamlDoubleQuoted:
-		y.out = append(y.out, '"')
-		y.out = append(y.out, s...)
-		y.out = append(y.out, '"')
-	default:
+// scalar writes string s as yaml.v2 would at this point of the line: a key
+// (never folded; over 128 bytes yaml.v2 makes it a complex key), or a
+// value whose continuation lines go at indent. false: s needs something the
+// writer leaves to yaml.v2 (a character outside printable ASCII, escapes,
+// a block scalar it ends open).
+//
+// yaml.v2 writes a string with a line break as a literal block, one that
+// read plain would be another type (a number, a bool, null, a timestamp) in
+// double quotes, and any other plain; its emitter then turns plain into
+// single quotes where the text does not allow plain, and folds plain and
+// single-quoted scalars at a space once the line is past column 80.
+func (y *yamlWriter) scalar(s string, key bool, indent int) bool {
+	if key && len(s) > 128 || indent > 60 {
 		return false
+	}
+	lines := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\n' {
+			lines = true
+		} else if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	switch {
+	case lines:
+		return !key && y.literal(s, indent)
+	case !yamlReadsAsString(s):
+		if strings.ContainsAny(s, " \"\\") {
+			return false // escapes, or a double-quoted line that may fold
+		}
+		y.out = append(y.out, '"')
+		y.out = append(y.out, s...)
+		y.out = append(y.out, '"')
+	case yamlPlainAllowed(s):
+		y.fold(s, 0, !key, indent)
+	default:
+		y.fold(s, '\'', !key, indent)
 	}
 	return true
 }
 
-type yamlStyle int
-
-const (
-	yamlOther yamlStyle = iota
-	yamlPlain
-	yamlDoubleQuoted
-)
-
-// yamlStringStyle is the style yaml.v2 gives string s starting at column
-// col, among the two the writer renders. yaml.v2 asks for double quotes
-// when s read plain resolves to another type, and plain otherwise; its
-// emitter falls back to single quotes when the text does not allow plain,
-// and folds a plain scalar at a space past column 80. Those, and every
-// character but the plain ASCII ones below, are yamlOther.
-func yamlStringStyle(s string, col int) yamlStyle {
-	if s == "" {
-		return yamlDoubleQuoted // "" reads as null
+// fold writes s plain (quote 0) or single-quoted, breaking the line at a
+// space past column 80 where yaml.v2's emitter does: the first of a run of
+// spaces not followed by another (and, quoted, not the first or last
+// character). The space becomes the line break.
+func (y *yamlWriter) fold(s string, quote byte, breaks bool, indent int) {
+	if quote != 0 {
+		y.out = append(y.out, quote)
 	}
-	lastSpace, colon, badColon := -1, false, false
+	spaces := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == ' ':
-			if i == 0 || i == len(s)-1 {
-				return yamlOther // leading and trailing spaces are quoted
+		if c != ' ' {
+			if c == '\'' && quote != 0 {
+				y.out = append(y.out, '\'')
 			}
-			lastSpace = i
-		case c == ':':
-			colon = true
-			// A final ':' and ": " are indicators: plain is not allowed.
-			badColon = badColon || i == len(s)-1 || s[i+1] == ' '
-		case strings.IndexByte("._-/=+@,()%", c) >= 0:
-		default:
-			return yamlOther
+			y.out = append(y.out, c)
+			spaces = false
+			continue
 		}
-	}
-	first := s[0]
-	switch {
-	case '0' <= first && first <= '9':
-		switch {
-		case lastSpace >= 0:
-			return yamlOther // a timestamp with a space, or a long line
-		case yamlTimestamp(s):
-			return yamlDoubleQuoted
-		case colon:
-			return yamlOther // perhaps a base-60 float, which yaml.v2 quotes
-		case yamlResolvesDigits(s):
-			return yamlDoubleQuoted
+		if breaks && !spaces && y.col() > yamlBestWidth && (i+1 == len(s) || s[i+1] != ' ') &&
+			(quote == 0 || i != 0 && i != len(s)-1) {
+			y.newline()
+			y.indent(indent)
+		} else {
+			y.out = append(y.out, ' ')
 		}
-	case 'a' <= first && first <= 'z', 'A' <= first && first <= 'Z':
-		if len(s) <= 5 && yamlWords[s] {
-			return yamlDoubleQuoted
-		}
-	case first != '/':
-		return yamlOther // '-', '.', '+' and the indicators first
+		spaces = true
 	}
-	// A plain scalar, read back as a string.
-	if badColon || lastSpace >= 0 && col+lastSpace > yamlBestWidth {
-		return yamlOther // single quotes, or a line yaml.v2 would break at a space
+	if quote != 0 {
+		y.out = append(y.out, quote)
 	}
-	return yamlPlain
 }
 
-// yamlWords are the plain words yaml.v2 reads as bools and nulls.
+// literal writes s, which has a line break, as yaml.v2's literal block:
+// "|", a "2" when s starts with a space or a break, "-" when it does not
+// end with a break; then each line at indent, empty lines empty. The line
+// after the block is ended here when s does not end it.
+func (y *yamlWriter) literal(s string, indent int) bool {
+	last := s[len(s)-1]
+	switch {
+	case last == ' ' || strings.Contains(s, " \n"):
+		return false // yaml.v2 double-quotes these
+	case last == '\n' && (len(s) == 1 || s[len(s)-2] == '\n'):
+		return false // "|+": yaml.v2 leaves the document open
+	}
+	y.out = append(y.out, '|')
+	if s[0] == ' ' || s[0] == '\n' {
+		y.out = append(y.out, '2')
+	}
+	if last != '\n' {
+		y.out = append(y.out, '-')
+	}
+	y.newline()
+	lineStart := true
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			y.newline()
+			lineStart = true
+			continue
+		}
+		if lineStart {
+			y.indent(indent)
+			lineStart = false
+		}
+		y.out = append(y.out, s[i])
+	}
+	return true // value ends the line, when s did not
+}
+
+// yamlPlainAllowed is yaml.v2's emitter's verdict on a one-line printable
+// ASCII string in block context: no space at either end, no "---" or "..."
+// at the start, no indicator first, no ": " (or final ':'), no " #".
+func yamlPlainAllowed(s string) bool {
+	if s[0] == ' ' || s[len(s)-1] == ' ' || strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ws := i+1 == len(s) || s[i+1] == ' '
+		if i == 0 {
+			switch c {
+			case '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+				return false
+			case '?', ':', '-':
+				if ws {
+					return false
+				}
+			}
+			continue
+		}
+		switch {
+		case c == ':' && ws, c == '#' && s[i-1] == ' ':
+			return false
+		}
+	}
+	return true
+}
+
+// yamlReadsAsString is yaml.v2's resolve of s read plain, for printable
+// ASCII: false when s reads as null, a bool, a number or a timestamp (or
+// is a base-60 float, which yaml.v2 also quotes).
+func yamlReadsAsString(s string) bool {
+	if s == "" || yamlWords[s] {
+		return false
+	}
+	switch c := s[0]; {
+	case c == '.':
+		_, err := strconv.ParseFloat(s, 64)
+		return err != nil
+	case c == '+', c == '-', '0' <= c && c <= '9':
+		return !yamlTimestamp(s) && !yamlResolvesNumber(s) && !yamlBase60.MatchString(s)
+	}
+	return true
+}
+
+// yamlWords are the plain words yaml.v2 reads as bools, nulls and floats.
 var yamlWords = map[string]bool{}
 
 func init() {
-	for _, w := range strings.Fields("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL") {
+	for _, w := range strings.Fields("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF " +
+		"~ null Null NULL .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF") {
 		yamlWords[w] = true
 	}
 }
 
-// yamlResolvesDigits reports whether yaml.v2 reads s, which starts with a
-// digit, is no timestamp and holds no space or ':', as something other
-// than a string: its resolve, in the same order (an int, a uint, a float, a
-// 0b int).
-func yamlResolvesDigits(s string) bool {
+// yamlBase60 is yaml.v2's base-60 float, which it writes quoted.
+var yamlBase60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+
+// yamlResolvesNumber reports whether yaml.v2 reads s, which starts with a
+// sign or a digit, as a number: its resolve, in the same order (an int, a
+// uint, a float, a 0b int, a -0b int).
+func yamlResolvesNumber(s string) bool {
 	plain := strings.ReplaceAll(s, "_", "")
 	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
 		return true
@@ -386,6 +509,10 @@ func yamlResolvesDigits(s string) bool {
 			return true
 		}
 		if _, err := strconv.ParseUint(plain[2:], 2, 64); err == nil {
+			return true
+		}
+	} else if strings.HasPrefix(plain, "-0b") {
+		if _, err := strconv.ParseInt("-"+plain[3:], 2, 64); err == nil {
 			return true
 		}
 	}
