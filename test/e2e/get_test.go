@@ -295,6 +295,9 @@ func TestGetObjectsMatchKubectlBytes(t *testing.T) {
 			{"get", "namespaces"},
 			{"get", "nodes"},
 			{"get", "crd"},
+			// Single-quoted '*' verbs and resources, beside the plain,
+			// double-quoted and literal-block scalars of the kinds above.
+			{"get", "clusterroles"},
 		} {
 			args := append(append([]string(nil), args...), "-o", format)
 			got := u.MustRun(args...).Stdout
