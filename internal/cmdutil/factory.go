@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/config"
@@ -28,6 +29,9 @@ type Factory struct {
 	IOStreams *iostreams.IOStreams
 	// KubeFlags are cli-runtime's --kubeconfig, --context, -n as kubectl has them.
 	KubeFlags *genericclioptions.ConfigFlags
+	// KubeConfig is the kubeconfig as KubeFlags say at the time of asking,
+	// over kubeconfig files read once per process.
+	KubeConfig func() clientcmd.ClientConfig
 	// Flags are the global flags (the root command's persistent ones): the
 	// kube flags, -p, -o, -v and --server. Config reads them once parsed.
 	Flags *pflag.FlagSet

@@ -88,7 +88,7 @@ func fromFactory(cmd *cobra.Command, f *cmdutil.Factory) *completer {
 		return pol.Clusters(), nil
 	}
 	c.Contexts = func() ([]candidate, error) {
-		raw, err := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
+		raw, err := f.KubeConfig().RawConfig()
 		if err != nil {
 			return nil, err
 		}

@@ -148,7 +148,7 @@ func reachKey(f *cmdutil.Factory, m *cmdutil.Mode) string {
 	if !m.Direct() {
 		return "gateway " + m.Gateway
 	}
-	raw, err := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
+	raw, err := f.KubeConfig().RawConfig()
 	if err != nil {
 		return ""
 	}
@@ -170,7 +170,7 @@ func contextName(f *cmdutil.Factory) string {
 	if *f.KubeFlags.Context != "" {
 		return *f.KubeFlags.Context
 	}
-	raw, err := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
+	raw, err := f.KubeConfig().RawConfig()
 	if err != nil {
 		return ""
 	}
@@ -186,7 +186,7 @@ func loadPolicy(f *cmdutil.Factory, cfg *config.Config, m *cmdutil.Mode, src *gw
 		Dir: cfg.Paths.CacheDir, Warn: f.IOStreams.ErrOut, Cluster: m.Key,
 	}
 	if m.Direct() {
-		o.ConfigMaps = configMapGetterFor(func() (*rest.Config, error) { return f.KubeFlags.ToRESTConfig() })
+		o.ConfigMaps = configMapGetterFor(func() (*rest.Config, error) { return f.KubeConfig().ClientConfig() })
 	} else if err := gatewayPolicyFor(f, m, src, &o); err != nil {
 		return nil, err
 	}

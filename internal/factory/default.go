@@ -34,6 +34,7 @@ import (
 func New(streams *iostreams.IOStreams) *cmdutil.Factory {
 	f := &cmdutil.Factory{IOStreams: streams}
 	f.KubeFlags, f.Flags = globalFlags()
+	f.KubeConfig = kubeconfigFunc(f.KubeFlags)
 	f.Config = configFunc(f)
 	f.Mode = modeFunc(f)
 	f.GatewaySource = gatewaySourceFunc(f)
@@ -211,7 +212,7 @@ func restConfigFunc(f *cmdutil.Factory) func() (*rest.Config, error) {
 		}
 		var c *rest.Config
 		if m.Direct() {
-			if c, err = f.KubeFlags.ToRESTConfig(); err != nil {
+			if c, err = f.KubeConfig().ClientConfig(); err != nil {
 				return nil, err
 			}
 		} else if c, err = gatewayRESTConfig(f, m); err != nil {

@@ -3,8 +3,6 @@ package factory
 import (
 	"context"
 
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-
 	"github.com/kgate/kgate/internal/cmdutil"
 	"github.com/kgate/kgate/internal/config"
 	"github.com/kgate/kgate/internal/enforce"
@@ -23,7 +21,7 @@ func resolveNamespace(f *cmdutil.Factory, unchosen *func(policy.Request) error) 
 	kf := f.KubeFlags
 	// The kubeconfig's answer, with -n as its override.
 	kubeNamespace := func() (string, bool, error) {
-		ns, explicit, err := kf.ToRawKubeConfigLoader().Namespace()
+		ns, explicit, err := f.KubeConfig().Namespace()
 		if err != nil {
 			return "", false, err
 		}
@@ -59,7 +57,7 @@ func resolveNamespace(f *cmdutil.Factory, unchosen *func(policy.Request) error) 
 	ns, explicit, err := kubeNamespace()
 	// A context's namespace is the user's choice, except "default": kubectl's
 	// own fallback, which many kubeconfigs spell out.
-	if cn := contextNamespace(kf); err != nil || explicit || cn != "" && cn != "default" {
+	if cn := contextNamespace(f); err != nil || explicit || cn != "" && cn != "default" {
 		return ns, explicit, err
 	}
 	// Without a session or a policy the command fails later, in its own words.
@@ -94,8 +92,9 @@ func resolveNamespace(f *cmdutil.Factory, unchosen *func(policy.Request) error) 
 
 // contextNamespace is the namespace the kubeconfig's current context names,
 // or "".
-func contextNamespace(kf *genericclioptions.ConfigFlags) string {
-	raw, err := kf.ToRawKubeConfigLoader().RawConfig()
+func contextNamespace(f *cmdutil.Factory) string {
+	kf := f.KubeFlags
+	raw, err := f.KubeConfig().RawConfig()
 	if err != nil {
 		return ""
 	}
