@@ -484,20 +484,23 @@ func streamObjects(ctx context.Context, opts *Options, client *kube.Client, targ
 		if len(t.Names) == 0 {
 			sc := scopes[i]
 			for _, sns := range sc.Namespaces {
-				err := client.ListPages(ctx, t.Resource, sns, lo, func(page []byte) (string, error) {
+				split := func(page []byte) (*printers.ListPage, string, error) {
 					l, err := printers.SplitList(page)
 					if err != nil {
-						return "", fmt.Errorf("reading the list of %s: %w", t.Resource.GVR.Resource, err)
+						return nil, "", fmt.Errorf("reading the list of %s: %w", t.Resource.GVR.Resource, err)
 					}
+					return l, l.Continue, nil
+				}
+				err := kube.ListPages(ctx, client, t.Resource, sns, lo, split, func(l *printers.ListPage) error {
 					for _, it := range l.Items {
 						if sc.Keep != nil && !sc.Keep(printers.NameOf(it)) {
 							continue
 						}
 						if err := item(it, l.APIVersion, l.ItemKind()); err != nil {
-							return "", err
+							return err
 						}
 					}
-					return l.Continue, nil
+					return nil
 				})
 				if err != nil {
 					return failures, err
