@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -462,7 +463,7 @@ func yamlPlainAllowed(s string) bool {
 // ASCII: false when s reads as null, a bool, a number or a timestamp (or
 // is a base-60 float, which yaml.v2 also quotes).
 func yamlReadsAsString(s string) bool {
-	if s == "" || yamlWords[s] {
+	if s == "" || yamlWord(s) {
 		return false
 	}
 	switch c := s[0]; {
@@ -470,23 +471,30 @@ func yamlReadsAsString(s string) bool {
 		_, err := strconv.ParseFloat(s, 64)
 		return err != nil
 	case c == '+', c == '-', '0' <= c && c <= '9':
-		return !yamlTimestamp(s) && !yamlResolvesNumber(s) && !yamlBase60.MatchString(s)
+		return !yamlTimestamp(s) && !yamlResolvesNumber(s) &&
+			!(strings.IndexByte(s, ':') >= 0 && yamlBase60().MatchString(s))
 	}
 	return true
 }
 
-// yamlWords are the plain words yaml.v2 reads as bools, nulls and floats.
-var yamlWords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF " +
-		"~ null Null NULL .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF") {
-		yamlWords[w] = true
+// yamlWord reports whether s is a plain word yaml.v2 reads as a bool, a
+// null or a float. A switch, not a map: nothing is built when kgate starts.
+func yamlWord(s string) bool {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+		"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+		"~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+		"+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		return true
 	}
+	return false
 }
 
-// yamlBase60 is yaml.v2's base-60 float, which it writes quoted.
-var yamlBase60 = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+// yamlBase60 is yaml.v2's base-60 float, which it writes quoted; compiled
+// on first use, not at every command's start.
+var yamlBase60 = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+})
 
 // yamlResolvesNumber reports whether yaml.v2 reads s, which starts with a
 // sign or a digit, as a number: its resolve, in the same order (an int, a
