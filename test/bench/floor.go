@@ -100,7 +100,9 @@ func floorReport(kgate, kubectl string, runs int, all map[string]map[string]resu
 		all["floor: "+r.work] = measure(cmds, runs)
 		*order = append(*order, "floor: "+r.work)
 	}
-	logsFloor(kgate, kubectl, runs, all, order)
+	if only.MatchString("logs") {
+		logsFloor(kgate, kubectl, runs, all, order)
+	}
 	if cg {
 		for _, r := range rows {
 			if r.callgrind {
