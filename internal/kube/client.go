@@ -242,52 +242,24 @@ func (c *Client) List(ctx context.Context, r Resource, namespace string, opts Li
 	}
 }
 
-// ListPages lists r as JSON, one response per page, and asks for the next
-// page while use works on this one: the API server builds page n+1 while
-// page n is printed, instead of each waiting for the other. split reads a
-// page's body as it arrives and returns its continue token (empty ends the
-// list); use then gets the pages in order. At most one page waits beside
-// the one being used and the one being read, so memory stays bounded by the
-// page size. Nothing is decoded here, so a caller can print items straight
-// from the bytes.
-func ListPages[P any](ctx context.Context, c *Client, r Resource, namespace string, opts ListOptions, split func(body []byte) (P, string, error), use func(P) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // use failed: the reader stops at its next request
-	type page struct {
-		p   P
-		err error
-	}
-	pages := make(chan page, 1)
-	go func() {
-		defer close(pages)
-		cont := ""
-		for {
-			var pg page
-			body, err := c.listRequest(r, namespace, "application/json", opts, cont).Do(ctx).Raw()
-			if err != nil {
-				pg.err = statusError(body, err)
-			} else {
-				pg.p, cont, pg.err = split(body)
-			}
-			select {
-			case pages <- pg:
-			case <-ctx.Done():
-				return
-			}
-			if pg.err != nil || cont == "" {
-				return
-			}
+// StreamPages lists r as JSON, one response per page (one in all without
+// opts.ChunkSize), and hands each response's body to use as it arrives:
+// use reads it, so items can be printed while the API server is still
+// writing them, and returns the page's continue token (empty ends the
+// list). Nothing is kept here: memory is what use keeps.
+func StreamPages(ctx context.Context, c *Client, r Resource, namespace string, opts ListOptions, use func(body io.Reader) (string, error)) error {
+	cont := ""
+	for {
+		body, err := c.listRequest(r, namespace, "application/json", opts, cont).Stream(ctx)
+		if err != nil {
+			return err
 		}
-	}()
-	for pg := range pages {
-		if pg.err != nil {
-			return pg.err
-		}
-		if err := use(pg.p); err != nil {
+		cont, err = use(body)
+		body.Close()
+		if err != nil || cont == "" {
 			return err
 		}
 	}
-	return nil
 }
 
 // GetRaw gets one full object as JSON.

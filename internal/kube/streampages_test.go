@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 )
@@ -45,56 +47,52 @@ func pagesServer(t *testing.T, n, fail int, requests *atomic.Int32) *Client {
 
 var podsResource = Resource{GVR: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, Kind: "Pod", Namespaced: true}
 
-// split reads the page's one pod name and its continue token.
-func splitTestPage(body []byte) (string, string, error) {
-	s := string(body)
-	name := s[strings.Index(s, "pod-"):]
-	name = name[:strings.IndexByte(name, '"')]
-	cont := s[strings.Index(s, `"continue":"`)+len(`"continue":"`):]
-	return name, cont[:strings.IndexByte(cont, '"')], nil
+// readTestPage reads the page's one pod name and its continue token.
+func readTestPage(got *[]string) func(body io.Reader) (string, error) {
+	return func(body io.Reader) (string, error) {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return "", err
+		}
+		s := string(b)
+		name := s[strings.Index(s, "pod-"):]
+		*got = append(*got, name[:strings.IndexByte(name, '"')])
+		cont := s[strings.Index(s, `"continue":"`)+len(`"continue":"`):]
+		return cont[:strings.IndexByte(cont, '"')], nil
+	}
 }
 
-func TestListPagesInOrder(t *testing.T) {
+func TestStreamPagesInOrder(t *testing.T) {
 	var requests atomic.Int32
 	c := pagesServer(t, 5, -1, &requests)
 	var got []string
-	err := ListPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, splitTestPage, func(name string) error {
-		got = append(got, name)
-		return nil
-	})
+	err := StreamPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, readTestPage(&got))
 	if err != nil || strings.Join(got, ",") != "pod-0,pod-1,pod-2,pod-3,pod-4" || requests.Load() != 5 {
 		t.Fatalf("pages %v, err %v, %d requests", got, err, requests.Load())
 	}
 }
 
-// A page that fails ends the list with the server's error, after the pages
-// before it were used.
-func TestListPagesServerError(t *testing.T) {
+// A page that fails ends the list with the server's error (a StatusError
+// with its message), after the pages before it were used.
+func TestStreamPagesServerError(t *testing.T) {
 	var requests atomic.Int32
 	c := pagesServer(t, 5, 2, &requests)
 	var got []string
-	err := ListPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, splitTestPage, func(name string) error {
-		got = append(got, name)
-		return nil
-	})
-	if err == nil || !strings.Contains(err.Error(), "boom") || strings.Join(got, ",") != "pod-0,pod-1" {
+	err := StreamPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, readTestPage(&got))
+	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "boom") || strings.Join(got, ",") != "pod-0,pod-1" {
 		t.Fatalf("pages %v, err %v", got, err)
 	}
 }
 
-// When use fails, its error is returned and no more than the one page read
-// ahead is asked for.
-func TestListPagesUseError(t *testing.T) {
+// When use fails, its error is returned and no other page is asked for.
+func TestStreamPagesUseError(t *testing.T) {
 	var requests atomic.Int32
 	c := pagesServer(t, 50, -1, &requests)
 	stop := errors.New("stop")
-	err := ListPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, splitTestPage, func(name string) error {
-		return stop
+	err := StreamPages(context.Background(), c, podsResource, "ns", ListOptions{ChunkSize: 1}, func(io.Reader) (string, error) {
+		return "", stop
 	})
-	if !errors.Is(err, stop) {
-		t.Fatalf("err %v", err)
-	}
-	if n := requests.Load(); n > 3 {
-		t.Fatalf("%d requests after the first page's use failed", n)
+	if !errors.Is(err, stop) || requests.Load() != 1 {
+		t.Fatalf("err %v, %d requests", err, requests.Load())
 	}
 }

@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,37 @@ func BenchmarkObjectsYAML(b *testing.B) {
 			if err := p.Item(pod, "v1", "Pod"); err != nil {
 				b.Fatal(err)
 			}
+		}
+		if err := p.EndList(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListJSON is the client-side cost of `kgate get pods -o json` for
+// 500 running pods (the bench cluster's pod, managedFields and all): the list
+// response streamed and printed as kubectl prints it.
+func BenchmarkListJSON(b *testing.B) {
+	pod, err := os.ReadFile("testdata/pod.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	page := []byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1","continue":"x"},"items":[`)
+	for i := range 500 {
+		if i > 0 {
+			page = append(page, ',')
+		}
+		page = append(page, pod...)
+	}
+	page = append(page, "]}"...)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, _ := NewObjects(io.Discard, "json")
+		p.OmitManagedFields = true
+		p.BeginList()
+		if _, err := p.StreamList(bytes.NewReader(page), "v1", "Pod", nil); err != nil {
+			b.Fatal(err)
 		}
 		if err := p.EndList(); err != nil {
 			b.Fatal(err)

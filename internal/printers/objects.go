@@ -58,11 +58,14 @@ type Objects struct {
 	OmitManagedFields bool
 
 	inList  bool
+	begun   bool
 	items   int
 	scratch []byte
 	scan    scanner
 	yamlw   yamlWriter
 	yamlOut []byte
+	// streamBuf is StreamList's read buffer, kept from page to page.
+	streamBuf []byte
 }
 
 // NewObjects returns a printer of format "json" or "yaml" writing to w;
@@ -80,47 +83,107 @@ func NewObjects(w io.Writer, format string) (p *Objects, ok bool) {
 // Object prints one object, given as JSON. kind, when the JSON has none
 // (the items of a list response), is set from apiVersion and kind.
 func (p *Objects) Object(raw []byte, apiVersion, kind string) error {
-	p.separate()
-	if err := p.value(raw, apiVersion, kind, 0); err != nil {
+	depth := 0
+	if p.yaml {
+		depth = -1
+	}
+	j, err := p.appendJSON(p.scratch[:0], raw, apiVersion, kind, depth)
+	if err != nil {
 		return err
 	}
-	if !p.yaml {
+	p.scratch = j
+	p.separate()
+	if p.yaml {
+		if err := p.writeYAML(j, false); err != nil {
+			return err
+		}
+	} else {
+		p.w.Write(j)
 		p.w.WriteByte('\n')
 	}
 	return p.w.Flush()
 }
 
 // BeginList starts a kubectl "List" (apiVersion v1, kind List, empty
-// resourceVersion); Item adds to it, EndList closes it.
+// resourceVersion); Item and StreamList add to it, EndList closes it. Nothing
+// is written before the first item or EndList: a list given up on (no
+// EndList) leaves no output.
 func (p *Objects) BeginList() {
-	p.separate()
-	p.inList, p.items = true, 0
-	if p.yaml {
+	p.inList, p.begun, p.items = true, false, 0
+}
+
+// begin writes the head of the list begun.
+func (p *Objects) begin() {
+	if p.begun {
 		return
 	}
-	p.w.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
+	p.begun = true
+	p.separate()
+	if !p.yaml {
+		p.w.WriteString("{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
+	}
 }
+
+// Listed is how many items the list begun holds so far.
+func (p *Objects) Listed() int { return p.items }
 
 // Item adds one object of the list begun, as JSON (see Object for kind).
 func (p *Objects) Item(raw []byte, apiVersion, kind string) error {
 	if !p.inList {
 		return errors.New("printers: Item outside a list")
 	}
+	p.scan.b, p.scan.i = raw, 0
+	return p.item(apiVersion, kind, true, nil)
+}
+
+// item prints the value at the scanner as an item of the list begun;
+// whole: it must be all of the scanner's input.
+func (p *Objects) item(apiVersion, kind string, whole bool, keep func(string) bool) error {
+	j, err := p.encodeItem(apiVersion, kind)
+	if err != nil {
+		return err
+	}
+	if whole {
+		if err := p.scan.end(); err != nil {
+			return err
+		}
+	}
+	return p.emit(j, keep)
+}
+
+// encodeItem encodes the value at the scanner as an item, into scratch.
+func (p *Objects) encodeItem(apiVersion, kind string) ([]byte, error) {
+	depth := 2
+	if p.yaml {
+		depth = -1
+	}
+	j, err := p.encode(p.scratch[:0], apiVersion, kind, depth)
+	if err != nil {
+		return nil, err
+	}
+	p.scratch = j
+	return j, nil
+}
+
+// emit writes j, an item encodeItem encoded, unless keep refuses it.
+func (p *Objects) emit(j []byte, keep func(string) bool) error {
+	if keep != nil && !keep(p.scan.name) {
+		return nil
+	}
+	p.begin()
 	if p.yaml {
 		if p.items == 0 {
 			p.w.WriteString("apiVersion: v1\nitems:\n")
 		}
 		p.items++
-		return p.value(raw, apiVersion, kind, 1)
+		return p.writeYAML(j, true)
 	}
 	if p.items > 0 {
 		p.w.WriteByte(',')
 	}
 	p.items++
 	p.w.WriteString("\n        ")
-	if err := p.value(raw, apiVersion, kind, 2); err != nil {
-		return err
-	}
+	p.w.Write(j)
 	if p.w.Buffered() > 32<<10 {
 		return p.w.Flush()
 	}
@@ -129,6 +192,7 @@ func (p *Objects) Item(raw []byte, apiVersion, kind string) error {
 
 // EndList closes the list and flushes the output.
 func (p *Objects) EndList() error {
+	p.begin()
 	p.inList = false
 	switch {
 	case p.yaml && p.items == 0:
@@ -150,39 +214,25 @@ func (p *Objects) separate() {
 	p.printed++
 }
 
-// value writes one object at depth (JSON: indentation levels; YAML: 1 is a
-// list item).
-func (p *Objects) value(raw []byte, apiVersion, kind string, depth int) error {
-	if p.yaml {
-		j, err := p.appendJSON(p.scratch[:0], raw, apiVersion, kind, -1)
-		p.scratch = j
-		if err != nil {
-			return err
-		}
-		var ok bool
-		if p.yamlOut, ok = p.yamlw.render(p.yamlOut[:0], j, depth > 0); ok {
-			p.w.Write(p.yamlOut)
-			return nil
-		}
-		// sigs.k8s.io/yaml's rendering of the item alone, as a sequence of
-		// one, has the columns it has inside the list's items (so long
-		// strings fold alike); top-level objects are rendered as they are.
-		if depth > 0 {
-			j = append(append([]byte{'['}, j...), ']')
-		}
-		y, err := yaml.JSONToYAML(j)
-		if err != nil {
-			return err
-		}
-		p.w.Write(y)
+// writeYAML writes the YAML of j, an object's compact JSON (item: as an
+// item of a list).
+func (p *Objects) writeYAML(j []byte, item bool) error {
+	var ok bool
+	if p.yamlOut, ok = p.yamlw.render(p.yamlOut[:0], j, item); ok {
+		p.w.Write(p.yamlOut)
 		return nil
 	}
-	out, err := p.appendJSON(p.scratch[:0], raw, apiVersion, kind, depth)
-	p.scratch = out
+	// sigs.k8s.io/yaml's rendering of the item alone, as a sequence of
+	// one, has the columns it has inside the list's items (so long
+	// strings fold alike); top-level objects are rendered as they are.
+	if item {
+		j = append(append([]byte{'['}, j...), ']')
+	}
+	y, err := yaml.JSONToYAML(j)
 	if err != nil {
 		return err
 	}
-	p.w.Write(out)
+	p.w.Write(y)
 	return nil
 }
 
@@ -190,26 +240,29 @@ func (p *Objects) value(raw []byte, apiVersion, kind string, depth int) error {
 // decoded value (sorted keys, escaping, numbers), indented from depth
 // (-1: compact). apiVersion and kind are added at the top when missing.
 func (p *Objects) appendJSON(dst, raw []byte, apiVersion, kind string, depth int) ([]byte, error) {
+	p.scan.b, p.scan.i = raw, 0
+	out, err := p.encode(dst, apiVersion, kind, depth)
+	if err != nil {
+		return dst, err
+	}
+	return out, p.scan.end()
+}
+
+// encode is appendJSON of the value at the scanner, which it moves past.
+// The scanner's name is the value's metadata.name, if it has one.
+func (p *Objects) encode(dst []byte, apiVersion, kind string, depth int) ([]byte, error) {
 	// One scanner for every object printed: its scratch buffers are kept.
 	s := &p.scan
-	s.b, s.i, s.level = raw, 0, 0
+	s.level, s.name = 0, ""
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '{' && (kind != "" || p.OmitManagedFields) {
 		var extra []member
 		if kind != "" {
 			extra = []member{{key: "apiVersion", val: quote(apiVersion)}, {key: "kind", val: quote(kind)}}
 		}
-		out, err := s.object(dst, depth, extra, topLevel|boolFlag(p.OmitManagedFields, omitManaged))
-		if err != nil {
-			return dst, err
-		}
-		return out, s.end()
+		return s.object(dst, depth, extra, topLevel|boolFlag(p.OmitManagedFields, omitManaged))
 	}
-	out, err := s.value(dst, depth, 0)
-	if err != nil {
-		return dst, err
-	}
-	return out, s.end()
+	return s.value(dst, depth, 0)
 }
 
 type flags int
@@ -234,7 +287,10 @@ func quote(s string) []byte {
 // member is one key of an object with its value, encoded: given (val, the
 // extra members), or at buf[off:end] of the scanner's scratch for its level.
 type member struct {
-	key      string
+	key string
+	// quoted is the key as encoding/json writes it, when the input has it
+	// so (nil: encode key).
+	quoted   []byte
 	val      []byte
 	off, end int
 }
@@ -247,9 +303,15 @@ type scanner struct {
 	level   int
 	scratch [][]byte
 	mems    [][]member
+	// name is the metadata.name of the object encoded last.
+	name string
 }
 
 var errSyntax = errors.New("printers: malformed JSON from the server")
+
+// Malformed tells whether err is the printer's refusal of malformed input
+// (not an error of the output).
+func Malformed(err error) bool { return errors.Is(err, errSyntax) }
 
 func (s *scanner) space() {
 	for s.i < len(s.b) {
@@ -270,15 +332,41 @@ func (s *scanner) end() error {
 	return nil
 }
 
+// indent is a line break and the indentation of the first 16 levels.
+const indent = "\n" + "                                                                "
+
 func newline(dst []byte, depth int) []byte {
 	if depth < 0 {
 		return dst
 	}
-	dst = append(dst, '\n')
-	for i := 0; i < depth; i++ {
+	if 1+4*depth <= len(indent) {
+		return append(dst, indent[:1+4*depth]...)
+	}
+	dst = append(dst, indent...)
+	for i := 16; i < depth; i++ {
 		dst = append(dst, "    "...)
 	}
 	return dst
+}
+
+// sortMembers puts members in key order. An object's members are few, and
+// often already in order: an insertion sort, by comparison of keys alone.
+func sortMembers(members []member) {
+	if len(members) > 12 {
+		slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(members); i++ {
+		if members[i-1].key <= members[i].key {
+			continue
+		}
+		m := members[i]
+		j := i
+		for ; j > 0 && members[j-1].key > m.key; j-- {
+			members[j] = members[j-1]
+		}
+		members[j] = m
+	}
 }
 
 func (s *scanner) value(dst []byte, depth int, f flags) ([]byte, error) {
@@ -292,22 +380,42 @@ func (s *scanner) value(dst []byte, depth int, f flags) ([]byte, error) {
 	case c == '[':
 		return s.array(dst, depth)
 	case c == '"':
-		str, err := s.strView()
+		start := s.i
+		raw, plain, clean, err := s.strSpan()
+		if err != nil {
+			return dst, err
+		}
+		if clean {
+			// Written as it stands, quotes and all.
+			return append(dst, s.b[start:s.i]...), nil
+		}
+		str, err := viewOf(raw, plain)
 		if err != nil {
 			return dst, err
 		}
 		return appendString(dst, str), nil
-	case c == 't' && bytes.HasPrefix(s.b[s.i:], []byte("true")):
-		s.i += 4
-		return append(dst, "true"...), nil
-	case c == 'f' && bytes.HasPrefix(s.b[s.i:], []byte("false")):
-		s.i += 5
-		return append(dst, "false"...), nil
-	case c == 'n' && bytes.HasPrefix(s.b[s.i:], []byte("null")):
-		s.i += 4
-		return append(dst, "null"...), nil
+	case c == 't':
+		return s.literal(dst, "true")
+	case c == 'f':
+		return s.literal(dst, "false")
+	case c == 'n':
+		return s.literal(dst, "null")
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number(dst)
+	}
+	return dst, errSyntax
+}
+
+// literal reads lit (true, false or null). Input that ends inside it
+// leaves the scanner at its end, as every fault of input cut short does.
+func (s *scanner) literal(dst []byte, lit string) ([]byte, error) {
+	rest := s.b[s.i:]
+	if len(rest) >= len(lit) && string(rest[:len(lit)]) == lit {
+		s.i += len(lit)
+		return append(dst, lit...), nil
+	}
+	if len(rest) < len(lit) && lit[:len(rest)] == string(rest) {
+		s.i = len(s.b)
 	}
 	return dst, errSyntax
 }
@@ -326,6 +434,7 @@ func (s *scanner) skip() ([]byte, error) {
 			for {
 				j := bytes.IndexByte(s.b[s.i:], '"')
 				if j < 0 {
+					s.i = len(s.b)
 					return nil, errSyntax
 				}
 				s.i += j
@@ -410,9 +519,18 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			if s.i >= len(s.b) || s.b[s.i] != '"' {
 				return dst, errSyntax
 			}
-			k, err := s.strView()
+			kstart := s.i
+			raw, plain, clean, err := s.strSpan()
 			if err != nil {
 				return dst, err
+			}
+			k, err := viewOf(raw, plain)
+			if err != nil {
+				return dst, err
+			}
+			var kq []byte
+			if clean {
+				kq = s.b[kstart:s.i]
 			}
 			s.space()
 			if s.i >= len(s.b) || s.b[s.i] != ':' {
@@ -429,11 +547,18 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 				if f&topLevel != 0 && k == "metadata" {
 					cf = f&omitManaged | inMetadata
 				}
-				off := len(buf)
+				off, at := len(buf), s.i
 				if buf, err = s.value(buf, childDepth(depth), cf); err != nil {
 					return dst, err
 				}
-				m := member{key: k, off: off, end: len(buf)}
+				if f&inMetadata != 0 && k == "name" {
+					// A view of the input, asked about while it is read.
+					n := scanner{b: s.b, i: at}
+					if n.space(); n.i < len(n.b) && n.b[n.i] == '"' {
+						s.name, _ = n.strView()
+					}
+				}
+				m := member{key: k, quoted: kq, off: off, end: len(buf)}
 				// A decoded map keeps the last of duplicate keys; an item's own
 				// apiVersion and kind win over the list's.
 				if j := seen(k); j >= 0 {
@@ -454,7 +579,7 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 	if len(members) == 0 {
 		return append(dst, "{}"...), nil
 	}
-	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	sortMembers(members)
 	dst = append(dst, '{')
 	for n, m := range members {
 		if n > 0 {
@@ -463,7 +588,11 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 		if depth >= 0 {
 			dst = newline(dst, depth+1)
 		}
-		dst = appendString(dst, m.key)
+		if m.quoted != nil {
+			dst = append(dst, m.quoted...)
+		} else {
+			dst = appendString(dst, m.key)
+		}
 		dst = append(dst, ':')
 		if depth >= 0 {
 			dst = append(dst, ' ')
@@ -518,7 +647,7 @@ func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
 
 // str reads a JSON string and returns its value.
 func (s *scanner) str() (string, error) {
-	raw, plain, err := s.strSpan()
+	raw, plain, _, err := s.strSpan()
 	if err != nil || !plain {
 		return unquote(raw, err)
 	}
@@ -529,9 +658,17 @@ func (s *scanner) str() (string, error) {
 // nothing to decode is a view of the input's bytes, not a copy (the
 // response body is never written to).
 func (s *scanner) strView() (string, error) {
-	raw, plain, err := s.strSpan()
-	if err != nil || !plain {
-		return unquote(raw, err)
+	raw, plain, _, err := s.strSpan()
+	if err != nil {
+		return "", err
+	}
+	return viewOf(raw, plain)
+}
+
+// viewOf is strView's value of strSpan's raw and plain.
+func viewOf(raw []byte, plain bool) (string, error) {
+	if !plain {
+		return unquote(raw, nil)
 	}
 	return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
 }
@@ -550,33 +687,57 @@ func unquote(quoted []byte, err error) (string, error) {
 	return v, nil
 }
 
+// asIs[c]: the byte c stands in a JSON string as itself, and encoding/json
+// writes it so (printable ASCII but the quote, the backslash and its HTML
+// escapes <, > and &).
+var asIs = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // strSpan reads a JSON string. plain: it needs no decoding, and raw is
 // its contents; otherwise raw is the whole string, quotes included.
-func (s *scanner) strSpan() (raw []byte, plain bool, err error) {
+// clean: plain, and encoding/json writes the contents as they are.
+func (s *scanner) strSpan() (raw []byte, plain, clean bool, err error) {
+	b := s.b
 	start := s.i
-	s.i++
+	i := start + 1
+	// Most strings are all asIs bytes: one table look-up each.
+	for i < len(b) && asIs[b[i]] {
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		s.i = i + 1
+		return b[start+1 : i], true, true, nil
+	}
 	plain, ascii := true, true
-	for s.i < len(s.b) {
-		switch c := s.b[s.i]; {
+	for i < len(b) {
+		switch c := b[i]; {
+		case asIs[c]:
+			i++
 		case c == '"':
-			s.i++
-			if plain && (ascii || utf8.Valid(s.b[start+1:s.i-1])) {
-				return s.b[start+1 : s.i-1], true, nil
+			s.i = i + 1
+			if plain && (ascii || utf8.Valid(b[start+1:i])) {
+				return b[start+1 : i], true, false, nil
 			}
-			return s.b[start:s.i], false, nil
+			return b[start : i+1], false, false, nil
 		case c == '\\':
 			plain = false
-			s.i += 2
+			i += 2
 		case c < 0x20:
-			return nil, false, errSyntax
+			s.i = i
+			return nil, false, false, errSyntax
 		default:
 			if c >= utf8.RuneSelf {
 				ascii = false
 			}
-			s.i++
+			i++
 		}
 	}
-	return nil, false, errSyntax
+	s.i = i
+	return nil, false, false, errSyntax
 }
 
 // number writes a number as a decoded unstructured object holds it: an
@@ -594,6 +755,9 @@ func (s *scanner) number(dst []byte) ([]byte, error) {
 		s.i++
 	}
 	lit := s.b[start:s.i]
+	if !jsonNumber(lit) {
+		return dst, fmt.Errorf("%w: number %q", errSyntax, lit)
+	}
 	if integer {
 		if n, err := strconv.ParseInt(string(lit), 10, 64); err == nil {
 			return strconv.AppendInt(dst, n, 10), nil
@@ -608,6 +772,44 @@ func (s *scanner) number(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	return append(dst, b...), nil
+}
+
+// jsonNumber tells whether lit is a number in JSON's grammar: strconv
+// reads more ("01", "1.", "+1").
+func jsonNumber(lit []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(lit) && lit[i] >= '0' && lit[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if i < len(lit) && lit[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(lit) && lit[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(lit) && lit[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
+		i++
+		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(lit)
 }
 
 const hex = "0123456789abcdef"
@@ -665,15 +867,14 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// ListPage is one page of a list response, split without decoding its items.
+// ListPage is the envelope of one page of a list response, as StreamList
+// read it.
 type ListPage struct {
 	APIVersion, Kind string
 	// Continue is the token of the next page; empty on the last.
 	Continue string
 	// ResourceVersion is the list's.
 	ResourceVersion string
-	// Items are the spans of the items in the response's bytes.
-	Items [][]byte
 }
 
 // ItemKind is the kind of the list's items: "PodList" holds "Pod"s.
@@ -681,107 +882,40 @@ func (l *ListPage) ItemKind() string {
 	return strings.TrimSuffix(l.Kind, "List")
 }
 
-// SplitList splits a list response (JSON) into its items, reading only the
-// envelope's few fields.
-func SplitList(body []byte) (*ListPage, error) {
-	l := &ListPage{}
-	s := scanner{b: body}
-	err := s.eachMember(func(k string) error {
-		if k == "items" {
-			// Walked once, item by item, not passed over first.
-			return s.elements(func(item []byte) error {
-				l.Items = append(l.Items, item)
-				return nil
-			})
-		}
-		v, err := s.skip()
-		if err != nil {
-			return err
-		}
-		switch k {
-		case "apiVersion", "kind":
-			var str string
-			if err := json.Unmarshal(v, &str); err != nil {
-				return errSyntax
-			}
-			if k == "kind" {
-				l.Kind = str
-			} else {
-				l.APIVersion = str
-			}
-		case "metadata":
-			var m struct {
-				Continue        string `json:"continue"`
-				ResourceVersion string `json:"resourceVersion"`
-			}
-			if err := json.Unmarshal(v, &m); err != nil {
-				return errSyntax
-			}
-			l.Continue, l.ResourceVersion = m.Continue, m.ResourceVersion
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}
+// The members of a list's envelope StreamList has seen.
+const (
+	hasKind = 1 << iota
+	hasAPIVersion
+	hasMetadata
+)
 
-// members calls fn with each key of the object at s and its value's span.
-func (s *scanner) members(fn func(k string, v []byte) error) error {
-	return s.eachMember(func(k string) error {
-		v, err := s.skip()
-		if err != nil {
-			return err
-		}
-		return fn(k, v)
-	})
-}
-
-// eachMember calls read with each key of the object at s, the scanner at
-// the key's value; read moves past the value.
-func (s *scanner) eachMember(read func(k string) error) error {
-	s.space()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return errSyntax
-	}
-	s.i++
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return s.end()
-	}
-	for {
-		s.space()
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
+// envelope reads one member of the list's envelope.
+func (l *ListPage) envelope(k string, v []byte, seen *int) error {
+	switch k {
+	case "apiVersion", "kind":
+		var str string
+		if err := json.Unmarshal(v, &str); err != nil {
 			return errSyntax
 		}
-		k, err := s.str()
-		if err != nil {
-			return err
+		if k == "kind" {
+			l.Kind = str
+			*seen |= hasKind
+		} else {
+			l.APIVersion = str
+			*seen |= hasAPIVersion
 		}
-		s.space()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+	case "metadata":
+		var m struct {
+			Continue        string `json:"continue"`
+			ResourceVersion string `json:"resourceVersion"`
+		}
+		if err := json.Unmarshal(v, &m); err != nil {
 			return errSyntax
 		}
-		s.i++
-		if err := read(k); err != nil {
-			return err
-		}
-		if done, err := s.next('}'); done || err != nil {
-			return err
-		}
+		l.Continue, l.ResourceVersion = m.Continue, m.ResourceVersion
+		*seen |= hasMetadata
 	}
-}
-
-// next moves past what follows a member or an element: a comma (more to
-// come) or closer, which ends the object or array (done) and must end the
-// input too.
-func (s *scanner) next(closer byte) (done bool, err error) {
-	if done, err = s.sep(closer); done && err == nil {
-		err = s.end()
-	}
-	return done, err
+	return nil
 }
 
 // sep moves past a comma (more to come) or closer (done) after a member or
@@ -800,54 +934,4 @@ func (s *scanner) sep(closer byte) (done bool, err error) {
 		return true, nil
 	}
 	return false, errSyntax
-}
-
-// elements calls fn with the span of each element of the array (or null)
-// at s, and moves past it.
-func (s *scanner) elements(fn func(v []byte) error) error {
-	s.space()
-	if s.i+4 <= len(s.b) && string(s.b[s.i:s.i+4]) == "null" {
-		s.i += 4
-		return nil
-	}
-	if s.i >= len(s.b) || s.b[s.i] != '[' {
-		return errSyntax
-	}
-	s.i++
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return nil
-	}
-	for {
-		v, err := s.skip()
-		if err != nil {
-			return err
-		}
-		if err := fn(v); err != nil {
-			return err
-		}
-		if done, err := s.sep(']'); done || err != nil {
-			return err
-		}
-	}
-}
-
-// NameOf returns metadata.name of an object given as JSON ("" when absent).
-func NameOf(obj []byte) string {
-	var name string
-	s := scanner{b: obj}
-	_ = s.members(func(k string, v []byte) error {
-		if k != "metadata" {
-			return nil
-		}
-		ms := scanner{b: v}
-		return ms.members(func(k string, v []byte) error {
-			if k == "name" {
-				_ = json.Unmarshal(v, &name)
-			}
-			return nil
-		})
-	})
-	return name
 }

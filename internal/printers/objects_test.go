@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -186,25 +187,18 @@ func FuzzObjectsMatchKubectl(f *testing.F) {
 	})
 }
 
-func TestSplitList(t *testing.T) {
-	l, err := SplitList([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"c"},"items":[{"a":1}, {"b":[2,{"c":"]"}]} ]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Kind != "PodList" || l.APIVersion != "v1" || l.ResourceVersion != "7" || l.Continue != "c" || l.ItemKind() != "Pod" {
-		t.Errorf("envelope %+v", l)
-	}
-	if len(l.Items) != 2 || string(l.Items[0]) != `{"a":1}` || string(l.Items[1]) != `{"b":[2,{"c":"]"}]}` {
-		t.Errorf("items %q", l.Items)
-	}
-	for _, ok := range []string{`{"items":null}`, `{"items":[]}`, `{}`, `{"kind":"List","items":[ ]}`} {
-		if l, err := SplitList([]byte(ok)); err != nil || len(l.Items) != 0 {
-			t.Errorf("%s: %v %v", ok, l, err)
+// Numbers follow JSON's grammar, not strconv's.
+func TestObjectsNumbers(t *testing.T) {
+	for _, ok := range []string{"0", "-0", "12", "1.5", "-1.5e10", "1E+2", "0.0e-0", "12345678901234567890"} {
+		p, _ := NewObjects(io.Discard, "json")
+		if err := p.Object([]byte(`{"a":`+ok+`}`), "", ""); err != nil {
+			t.Errorf("%s: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{`{"items":[{},]}`, `{"items":[1 2]}`, `{"items":[{}]`, `{"items":[{}]} x`, `{"items":{}}`, `{"items":nul}`, `[]`, `{"items":[{"a":"x}]}`} {
-		if _, err := SplitList([]byte(bad)); err == nil {
-			t.Errorf("%s: no error", bad)
+	for _, bad := range []string{"00", "01", "-", "1.", ".5", "1e", "1e+", "--1", "1-2", "1.2.3", "-01"} {
+		p, _ := NewObjects(io.Discard, "json")
+		if err := p.Object([]byte(`{"a":`+bad+`}`), "", ""); !Malformed(err) {
+			t.Errorf("%s: %v", bad, err)
 		}
 	}
 }

@@ -278,9 +278,10 @@ func TestGetWatch(t *testing.T) {
 }
 
 // TestGetObjectsMatchKubectlBytes: -o json and -o yaml, streamed from the API
-// server's pages, print kubectl's bytes: lists (one and several kinds, paged
-// with a small --chunk-size, empty), one object, several named objects, the
-// cluster-scoped kinds and custom resources' definitions.
+// server's responses as they arrive, print kubectl's bytes: lists (one and
+// several kinds, paged with a small --chunk-size, empty), one object,
+// several named objects, the cluster-scoped kinds, custom resources and
+// their definitions.
 func TestGetObjectsMatchKubectlBytes(t *testing.T) {
 	u := Operator(t)
 	for _, format := range []string{"json", "yaml"} {
@@ -295,6 +296,9 @@ func TestGetObjectsMatchKubectlBytes(t *testing.T) {
 			{"get", "namespaces"},
 			{"get", "nodes"},
 			{"get", "crd"},
+			// Custom resources' lists name their kind after their items.
+			{"get", "widgets", "-n", "payments-staging"},
+			{"get", "widgets", "-n", "payments-staging", "--chunk-size", "1"},
 			// Single-quoted '*' verbs and resources, beside the plain,
 			// double-quoted and literal-block scalars of the kinds above.
 			{"get", "clusterroles"},

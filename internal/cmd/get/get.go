@@ -126,7 +126,7 @@ storageclasses, customresourcedefinitions, ...) are for super admins.`,
 	fl.StringSliceVarP(&opts.LabelColumns, "label-columns", "L", nil, "Show these labels as columns of their own (-L app,tier or -L app -L tier)")
 	fl.StringVar(&opts.SortBy, "sort-by", "", "Sort by this JSONPath of the objects (e.g. .metadata.name, {.status.startTime})")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "Treat named objects that do not exist as no error")
-	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch large lists of whole objects (-o json, yaml, custom-columns) in chunks of this size; when given, tables and -o name too (0 disables chunking)")
+	fl.Int64Var(&opts.ChunkSize, "chunk-size", 500, "Fetch lists in pages of this size (0: one response). Without it, lists held whole to print (custom columns, --sort-by on the object) come in pages of 500, and tables, -o name and -o json/yaml (printed as they arrive) in one response")
 	completion.Objects(cmd, f, policy.VerbList, nil)
 	completion.NoFiles(cmd, "selector", "field-selector")
 	return cmd
@@ -420,6 +420,8 @@ func getObjects(ctx context.Context, opts *Options, client *kube.Client, targets
 	switch {
 	case opts.WatchOnly:
 	case isObjects && opts.SortBy == "":
+		// Streamed: one response unless --chunk-size (README "Pages").
+		lo.ChunkSize = smallItemsChunk(opts)
 		var err error
 		if failures, err = streamObjects(ctx, opts, client, targets, scopes, ns, lo, op, single); err != nil {
 			return err
@@ -472,35 +474,23 @@ func streamObjects(ctx context.Context, opts *Options, client *kube.Client, targ
 		}
 		return failures, p.Object(raw, "", "")
 	}
-	started := false
-	item := func(raw []byte, apiVersion, kind string) error {
-		if !started {
-			p.BeginList()
-			started = true
-		}
-		return p.Item(raw, apiVersion, kind)
-	}
+	// The list is written from its first item on; with failures and no
+	// item, nothing is printed.
+	p.BeginList()
 	for i, t := range targets {
 		if len(t.Names) == 0 {
 			sc := scopes[i]
 			for _, sns := range sc.Namespaces {
-				split := func(page []byte) (*printers.ListPage, string, error) {
-					l, err := printers.SplitList(page)
+				apiVersion := t.Resource.GVR.GroupVersion().String()
+				err := kube.StreamPages(ctx, client, t.Resource, sns, lo, func(body io.Reader) (string, error) {
+					l, err := p.StreamList(body, apiVersion, t.Resource.Kind, sc.Keep)
+					if printers.Malformed(err) {
+						return "", fmt.Errorf("reading the list of %s: %w", t.Resource.GVR.Resource, err)
+					}
 					if err != nil {
-						return nil, "", fmt.Errorf("reading the list of %s: %w", t.Resource.GVR.Resource, err)
+						return "", err
 					}
-					return l, l.Continue, nil
-				}
-				err := kube.ListPages(ctx, client, t.Resource, sns, lo, split, func(l *printers.ListPage) error {
-					for _, it := range l.Items {
-						if sc.Keep != nil && !sc.Keep(printers.NameOf(it)) {
-							continue
-						}
-						if err := item(it, l.APIVersion, l.ItemKind()); err != nil {
-							return err
-						}
-					}
-					return nil
+					return l.Continue, nil
 				})
 				if err != nil {
 					return failures, err
@@ -514,17 +504,13 @@ func streamObjects(ctx context.Context, opts *Options, client *kube.Client, targ
 				return failures, err
 			}
 			if raw != nil {
-				if err := item(raw, "", ""); err != nil {
+				if err := p.Item(raw, "", ""); err != nil {
 					return failures, err
 				}
 			}
 		}
 	}
-	if started {
-		return failures, p.EndList()
-	}
-	if len(failures) == 0 {
-		p.BeginList()
+	if p.Listed() > 0 || len(failures) == 0 {
 		return failures, p.EndList()
 	}
 	return failures, nil

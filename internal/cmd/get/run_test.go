@@ -219,7 +219,12 @@ func TestGetPageSizes(t *testing.T) {
 		{"", ".spec.nodeName", false, "500"},
 		{"name", "", false, ""},
 		{"name", "", true, "500"},
-		{"json", "", false, "500"},
+		// Streamed as it arrives: one response unless --chunk-size.
+		{"json", "", false, ""},
+		{"yaml", "", false, ""},
+		{"json", "", true, "500"},
+		// Sorted whole objects are held, so they come in pages.
+		{"json", ".metadata.name", false, "500"},
 	} {
 		limits = nil
 		io, _, _, _ := iostreams.Test()
