@@ -66,6 +66,10 @@ type Objects struct {
 	yamlOut []byte
 	// streamBuf is StreamList's read buffer, kept from page to page.
 	streamBuf []byte
+	// extra are the apiVersion and kind added to items, encoded, for
+	// extraAV and extraKind.
+	extra              []field
+	extraAV, extraKind string
 }
 
 // NewObjects returns a printer of format "json" or "yaml" writing to w;
@@ -256,9 +260,13 @@ func (p *Objects) encode(dst []byte, apiVersion, kind string, depth int) ([]byte
 	s.level, s.name = 0, ""
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '{' && (kind != "" || p.OmitManagedFields) {
-		var extra []member
+		var extra []field
 		if kind != "" {
-			extra = []member{{key: "apiVersion", val: quote(apiVersion)}, {key: "kind", val: quote(kind)}}
+			if p.extraAV != apiVersion || p.extraKind != kind || p.extra == nil {
+				p.extraAV, p.extraKind = apiVersion, kind
+				p.extra = []field{{key: "apiVersion", val: quote(apiVersion)}, {key: "kind", val: quote(kind)}}
+			}
+			extra = p.extra
 		}
 		return s.object(dst, depth, extra, topLevel|boolFlag(p.OmitManagedFields, omitManaged))
 	}
@@ -284,15 +292,22 @@ func quote(s string) []byte {
 	return appendString(nil, s)
 }
 
-// member is one key of an object with its value, encoded: given (val, the
-// extra members), or at buf[off:end] of the scanner's scratch for its level.
+// member is one key of an object with its value, encoded, at buf[off:end]
+// of the scanner's scratch for its level. It holds no pointer but its key,
+// so sorting and storing members costs the garbage collector nothing.
 type member struct {
 	key string
-	// quoted is the key as encoding/json writes it, when the input has it
-	// so (nil: encode key).
-	quoted   []byte
-	val      []byte
-	off, end int
+	// q0:q1 is the key in the input, quotes included, when encoding/json
+	// writes it as it stands there (q1 == 0: encode key).
+	q0, q1   int32
+	off, end int32
+}
+
+// field is a member added to the top of an object (apiVersion and kind)
+// with its value, encoded.
+type field struct {
+	key string
+	val []byte
 }
 
 type scanner struct {
@@ -357,16 +372,25 @@ func sortMembers(members []member) {
 		return
 	}
 	for i := 1; i < len(members); i++ {
-		if members[i-1].key <= members[i].key {
+		if !keyLess(members[i].key, members[i-1].key) {
 			continue
 		}
 		m := members[i]
 		j := i
-		for ; j > 0 && members[j-1].key > m.key; j-- {
+		for ; j > 0 && keyLess(m.key, members[j-1].key); j-- {
 			members[j] = members[j-1]
 		}
 		members[j] = m
 	}
+}
+
+// keyLess is a < b, deciding by the first byte where it can (most keys of
+// an object differ there) before comparing whole strings.
+func keyLess(a, b string) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 func (s *scanner) value(dst []byte, depth int, f flags) ([]byte, error) {
@@ -481,7 +505,7 @@ func (s *scanner) skip() ([]byte, error) {
 	return s.b[start:s.i], nil
 }
 
-func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte, error) {
+func (s *scanner) object(dst []byte, depth int, extra []field, f flags) ([]byte, error) {
 	s.i++ // {
 	// Each member's value is encoded once, as it is read, into this
 	// nesting level's scratch buffer; the members are then written in key
@@ -494,12 +518,15 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 		s.mems = append(s.mems, nil)
 	}
 	buf := s.scratch[lvl][:0]
-	members := append(s.mems[lvl][:0], extra...)
+	members := s.mems[lvl][:0]
+	for _, e := range extra {
+		off := len(buf)
+		buf = append(buf, e.val...)
+		members = append(members, member{key: e.key, off: int32(off), end: int32(len(buf))})
+	}
 	s.level++
 	defer func() {
 		s.level--
-		// Keys may be views of this input: keep none past the object.
-		clear(members)
 		s.scratch[lvl], s.mems[lvl] = buf, members[:0]
 	}()
 	seen := func(k string) int {
@@ -528,9 +555,9 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 			if err != nil {
 				return dst, err
 			}
-			var kq []byte
+			var q0, q1 int32
 			if clean {
-				kq = s.b[kstart:s.i]
+				q0, q1 = int32(kstart), int32(s.i)
 			}
 			s.space()
 			if s.i >= len(s.b) || s.b[s.i] != ':' {
@@ -558,7 +585,7 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 						s.name, _ = n.strView()
 					}
 				}
-				m := member{key: k, quoted: kq, off: off, end: len(buf)}
+				m := member{key: k, q0: q0, q1: q1, off: int32(off), end: int32(len(buf))}
 				// A decoded map keeps the last of duplicate keys; an item's own
 				// apiVersion and kind win over the list's.
 				if j := seen(k); j >= 0 {
@@ -588,8 +615,8 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 		if depth >= 0 {
 			dst = newline(dst, depth+1)
 		}
-		if m.quoted != nil {
-			dst = append(dst, m.quoted...)
+		if m.q1 != 0 {
+			dst = append(dst, s.b[m.q0:m.q1]...)
 		} else {
 			dst = appendString(dst, m.key)
 		}
@@ -597,11 +624,7 @@ func (s *scanner) object(dst []byte, depth int, extra []member, f flags) ([]byte
 		if depth >= 0 {
 			dst = append(dst, ' ')
 		}
-		if m.val != nil {
-			dst = append(dst, m.val...)
-		} else {
-			dst = append(dst, buf[m.off:m.end]...)
-		}
+		dst = append(dst, buf[m.off:m.end]...)
 	}
 	dst = newline(dst, depth)
 	return append(dst, '}'), nil
