@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+
+	"github.com/kgate/kgate/internal/printers"
 )
 
 // tableAccept asks the API server to render rows and columns itself, as
@@ -210,7 +212,7 @@ func decodeTable(body []byte, err error) (*metav1.Table, error) {
 		return nil, statusError(body, err)
 	}
 	t := &metav1.Table{}
-	if err := json.Unmarshal(body, t); err != nil {
+	if err := printers.DecodeTable(body, t); err != nil {
 		return nil, fmt.Errorf("decoding the server's table: %w", err)
 	}
 	if t.Kind != "Table" {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 
@@ -703,11 +704,64 @@ func unquote(quoted []byte, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if v, ok := unescape(quoted); ok {
+		return v, nil
+	}
 	var v string
 	if err := json.Unmarshal(quoted, &v); err != nil {
 		return "", errSyntax
 	}
 	return v, nil
+}
+
+// unescape decodes quoted, a JSON string, quotes included, when it is
+// ASCII with escapes of one character or of a code point outside the
+// surrogates (the API server writes <, > and & as \u003c...); ok is false
+// for anything else, left to encoding/json.
+func unescape(quoted []byte) (string, bool) {
+	in := quoted[1 : len(quoted)-1]
+	out := make([]byte, 0, len(in))
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c >= utf8.RuneSelf || c < 0x20 {
+			return "", false
+		}
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(in) {
+			return "", false
+		}
+		i++
+		switch in[i] {
+		case '"', '\\', '/':
+			out = append(out, in[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+4 >= len(in) {
+				return "", false
+			}
+			r, err := strconv.ParseUint(string(in[i+1:i+5]), 16, 16)
+			if err != nil || utf16.IsSurrogate(rune(r)) {
+				return "", false
+			}
+			out = utf8.AppendRune(out, rune(r))
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
 }
 
 // asIs[c]: the byte c stands in a JSON string as itself, and encoding/json
