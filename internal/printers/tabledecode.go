@@ -87,29 +87,42 @@ func (s *scanner) viaJSON(quoted []byte, v any) error {
 	return json.Unmarshal(one, v)
 }
 
-// tableRows reads the rows array (or null) at s.
-func (s *scanner) tableRows(rows *[]metav1.TableRow, d *cellCache) error {
+// eachElement calls fn with s at each element of the array (or null) at
+// s; fn moves past the element. isNull: the value was null.
+func (s *scanner) eachElement(fn func() error) (isNull bool, err error) {
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == 'n' {
-		*rows = nil
 		_, err := s.literal(nil, "null")
-		return err
+		return true, err
 	}
 	if s.i >= len(s.b) || s.b[s.i] != '[' {
-		return errSyntax
+		return false, errSyntax
 	}
 	s.i++
-	out := []metav1.TableRow{}
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
 		s.i++
-		*rows = out
-		return nil
+		return false, nil
 	}
 	for {
-		var row metav1.TableRow
 		s.space()
+		if err := fn(); err != nil {
+			return false, err
+		}
+		done, err := s.sep(']')
+		if err != nil || done {
+			return false, err
+		}
+	}
+}
+
+// tableRows reads the rows array (or null) at s.
+func (s *scanner) tableRows(rows *[]metav1.TableRow, d *cellCache) error {
+	out := []metav1.TableRow{}
+	isNull, err := s.eachElement(func() error {
+		var row metav1.TableRow
 		if s.i < len(s.b) && s.b[s.i] == 'n' {
+			// A null element is a zero row.
 			if _, err := s.literal(nil, "null"); err != nil {
 				return err
 			}
@@ -140,15 +153,16 @@ func (s *scanner) tableRows(rows *[]metav1.TableRow, d *cellCache) error {
 			return err
 		}
 		out = append(out, row)
-		done, err := s.sep(']')
-		if err != nil {
-			return err
-		}
-		if done {
-			*rows = out
-			return nil
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if isNull {
+		out = nil
+	}
+	*rows = out
+	return nil
 }
 
 // cells reads a row's cells (or null) as encoding/json decodes values into
@@ -158,25 +172,8 @@ func (s *scanner) tableRows(rows *[]metav1.TableRow, d *cellCache) error {
 // Cells repeat from row to row ("Running", "1/1", "<none>"): short ones are
 // decoded and boxed once per table, which halves the allocations.
 func (s *scanner) cells(cells *[]any, d *cellCache) error {
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == 'n' {
-		*cells = nil
-		_, err := s.literal(nil, "null")
-		return err
-	}
-	if s.i >= len(s.b) || s.b[s.i] != '[' {
-		return errSyntax
-	}
-	s.i++
 	out := make([]any, 0, d.width)
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		*cells = out
-		return nil
-	}
-	for {
-		s.space()
+	isNull, err := s.eachElement(func() error {
 		if s.i >= len(s.b) {
 			return errSyntax
 		}
@@ -238,16 +235,18 @@ func (s *scanner) cells(cells *[]any, d *cellCache) error {
 			}
 		}
 		out = append(out, v)
-		done, err := s.sep(']')
-		if err != nil {
-			return err
-		}
-		if done {
-			*cells = out
-			d.width = max(d.width, len(out))
-			return nil
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if isNull {
+		*cells = nil
+		return nil
+	}
+	*cells = out
+	d.width = max(d.width, len(out))
+	return nil
 }
 
 // cellCache holds the cells of a table decoded so far, boxed, by their
