@@ -16,8 +16,9 @@ var streamBuffer = 256 << 10
 // arrives, to the list begun (BeginList). Each item goes from the bytes
 // received to the output, so memory is bounded by the largest item and the
 // read buffer, not by the response; the API server writes the list while
-// kgate prints it. keep is as for Items. apiVersion and kind are the items'
-// when the list does not name them before its items (custom resources'
+// kgate prints it. keep, when not nil, is asked about each item's
+// metadata.name; the items it refuses are left out. apiVersion and kind are
+// the items' when the list does not name them before its items (custom resources'
 // lists put kind after them; their items carry their own). It returns the
 // list's envelope: Continue names the next page.
 //
@@ -29,8 +30,7 @@ func (p *Objects) StreamList(r io.Reader, apiVersion, kind string, keep func(nam
 	}
 	st := &stream{r: r, buf: p.streamBuf[:0]}
 	defer func() {
-		// The buffer is kept for the next page; the scanner keeps no view
-		// of it.
+		// The buffer is kept for the next page.
 		p.streamBuf = st.buf[:0]
 		p.scan.b, p.scan.name = nil, ""
 	}()
