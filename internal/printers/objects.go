@@ -138,22 +138,14 @@ func (p *Objects) Item(raw []byte, apiVersion, kind string) error {
 		return errors.New("printers: Item outside a list")
 	}
 	p.scan.b, p.scan.i = raw, 0
-	return p.item(apiVersion, kind, true, nil)
-}
-
-// item prints the value at the scanner as an item of the list begun;
-// whole: it must be all of the scanner's input.
-func (p *Objects) item(apiVersion, kind string, whole bool, keep func(string) bool) error {
 	j, err := p.encodeItem(apiVersion, kind)
 	if err != nil {
 		return err
 	}
-	if whole {
-		if err := p.scan.end(); err != nil {
-			return err
-		}
+	if err := p.scan.end(); err != nil {
+		return err
 	}
-	return p.emit(j, keep)
+	return p.emit(j, nil)
 }
 
 // encodeItem encodes the value at the scanner as an item, into scratch.
